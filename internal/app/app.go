@@ -1,0 +1,296 @@
+// Package app wires Argus's subsystems into one server: the stores, the
+// ingest receivers, the query APIs and the listeners they are served on.
+// Only cmd/argus and end-to-end tests import it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+
+	"github.com/argus-obs/argus/internal/api/jaeger"
+	"github.com/argus-obs/argus/internal/buildinfo"
+	"github.com/argus-obs/argus/internal/config"
+	"github.com/argus-obs/argus/internal/ingest/otlp"
+	"github.com/argus-obs/argus/internal/store/colstore"
+	"github.com/argus-obs/argus/internal/store/traces"
+)
+
+// Options are the process facts the server runs with (flags). Policy
+// comes from the config file.
+type Options struct {
+	HTTPAddr     string // web UI, query APIs, OTLP/HTTP, /metrics
+	OTLPGRPCAddr string // OTLP/gRPC
+	OTLPHTTPAddr string // OTLP/HTTP on its conventional port
+	DataDir      string
+	Retention    time.Duration
+	// ConfigFile is the policy file; empty means defaults.
+	ConfigFile string
+	Logger     *slog.Logger
+	// FlushInterval overrides how often the column store writes parts;
+	// zero keeps its default.
+	FlushInterval time.Duration
+}
+
+// App is a running Argus server. Its lifecycle is New, Start, Shutdown.
+type App struct {
+	opts     Options
+	log      *slog.Logger
+	registry *prometheus.Registry
+
+	traceStore *colstore.Store
+	receiver   *otlp.Receiver
+
+	httpServer     *http.Server
+	otlpHTTPServer *http.Server
+	grpcServer     *grpc.Server
+	listeners      []net.Listener
+
+	cfgMu sync.Mutex
+	cfg   atomic.Pointer[config.Config]
+
+	ready    atomic.Bool
+	errc     chan error
+	shutdown sync.Once
+	shutErr  error
+	reloads  *prometheus.CounterVec
+}
+
+// New opens the data directory and builds every subsystem. It binds no
+// port; Start does.
+func New(opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{opts: opts, log: opts.Logger, registry: prometheus.NewRegistry(), errc: make(chan error, 4)}
+	cfg := config.Default()
+	if opts.ConfigFile != "" {
+		var err error
+		if cfg, err = config.LoadFile(opts.ConfigFile); err != nil {
+			return nil, err
+		}
+	}
+	a.cfg.Store(cfg)
+
+	a.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfoCollector(),
+	)
+	a.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "argus_config_reloads_total", Help: "Config reloads by result.",
+	}, []string{"result"})
+	a.registry.MustRegister(a.reloads)
+
+	var err error
+	a.traceStore, err = colstore.Open(colstore.Options{
+		Dir:           filepath.Join(opts.DataDir, "traces"),
+		Name:          "traces",
+		Retention:     opts.Retention,
+		FlushInterval: opts.FlushInterval,
+		Logger:        a.log,
+		Registerer:    a.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open trace store: %w", err)
+	}
+	traceStore := traces.New(a.traceStore)
+	a.receiver, err = otlp.New(otlp.Options{
+		Writer:          traceStore,
+		Logger:          a.log,
+		Registerer:      a.registry,
+		MaxRequestBytes: cfg.Limits.EffectiveMaxRequestBytes(),
+	})
+	if err != nil {
+		a.traceStore.Close()
+		return nil, err
+	}
+	jaegerAPI, err := jaeger.New(jaeger.Options{Reader: traceStore, Logger: a.log, Prefix: "/jaeger"})
+	if err != nil {
+		a.traceStore.Close()
+		return nil, err
+	}
+
+	api := newAPIMetrics(a.registry)
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/traces", api.instrument("otlp_traces", a.receiver))
+	mux.Handle("/jaeger/", api.instrument("jaeger", jaegerAPI))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", a.serveReady)
+	mux.Handle("GET /metrics", promhttpHandler(a.registry))
+	mux.HandleFunc("POST /-/reload", a.serveReload)
+	mux.HandleFunc("GET /{$}", serveIndex)
+	a.httpServer = newHTTPServer(mux)
+
+	otlpMux := http.NewServeMux()
+	otlpMux.Handle("POST /v1/traces", api.instrument("otlp_traces", a.receiver))
+	a.otlpHTTPServer = newHTTPServer(otlpMux)
+
+	a.grpcServer = grpc.NewServer(
+		grpc.MaxRecvMsgSize(int(cfg.Limits.EffectiveMaxRequestBytes())),
+		grpc.ConnectionTimeout(30*time.Second),
+	)
+	ptraceotlp.RegisterGRPCServer(a.grpcServer, a.receiver.GRPCServer())
+	return a, nil
+}
+
+// newHTTPServer applies the timeouts every Argus listener uses, so a slow
+// or stuck client cannot hold a connection forever.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+	}
+}
+
+// Start binds every listener and serves in the background. It returns an
+// error if a port cannot be bound; later server failures arrive on Err.
+func (a *App) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	bind := func(addr, what string) (net.Listener, error) {
+		l, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			for _, l := range a.listeners {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listen %s on %s: %w", what, addr, err)
+		}
+		a.listeners = append(a.listeners, l)
+		return l, nil
+	}
+	httpL, err := bind(a.opts.HTTPAddr, "http")
+	if err != nil {
+		return err
+	}
+	grpcL, err := bind(a.opts.OTLPGRPCAddr, "otlp grpc")
+	if err != nil {
+		return err
+	}
+	otlpHTTPL, err := bind(a.opts.OTLPHTTPAddr, "otlp http")
+	if err != nil {
+		return err
+	}
+	serve := func(name string, f func() error) {
+		go func() {
+			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+				a.errc <- fmt.Errorf("%s server: %w", name, err)
+			}
+		}()
+	}
+	serve("http", func() error { return a.httpServer.Serve(httpL) })
+	serve("otlp http", func() error { return a.otlpHTTPServer.Serve(otlpHTTPL) })
+	serve("otlp grpc", func() error { return a.grpcServer.Serve(grpcL) })
+	a.ready.Store(true)
+	a.log.Info("argus is ready",
+		"http", httpL.Addr().String(), "otlp_grpc", grpcL.Addr().String(), "otlp_http", otlpHTTPL.Addr().String(),
+		"data_dir", a.opts.DataDir, "version", buildinfo.Get().Version)
+	return nil
+}
+
+// Addrs returns the bound addresses (useful with port 0): HTTP, OTLP/gRPC,
+// OTLP/HTTP. Valid after Start.
+func (a *App) Addrs() (httpAddr, grpcAddr, otlpHTTPAddr string) {
+	return a.listeners[0].Addr().String(), a.listeners[1].Addr().String(), a.listeners[2].Addr().String()
+}
+
+// Err delivers the failure of a server after Start.
+func (a *App) Err() <-chan error { return a.errc }
+
+// Reload re-reads the config file and applies it. An invalid file is
+// reported and the running configuration stays.
+func (a *App) Reload() error {
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
+	if a.opts.ConfigFile == "" {
+		a.reloads.WithLabelValues("success").Inc()
+		return nil
+	}
+	cfg, err := config.LoadFile(a.opts.ConfigFile)
+	if err != nil {
+		a.reloads.WithLabelValues("failure").Inc()
+		a.log.Error("config reload failed; keeping the running config", "error", err)
+		return err
+	}
+	a.receiver.SetMaxRequestBytes(cfg.Limits.EffectiveMaxRequestBytes())
+	a.cfg.Store(cfg)
+	a.reloads.WithLabelValues("success").Inc()
+	a.log.Info("config reloaded", "file", a.opts.ConfigFile)
+	return nil
+}
+
+// Shutdown stops taking requests, lets those in flight finish (until ctx
+// ends), then flushes and closes the stores, so everything acknowledged
+// is in parts on disk. It is idempotent.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.shutdown.Do(func() {
+		a.ready.Store(false)
+		var errs []error
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stopped := make(chan struct{})
+			go func() { a.grpcServer.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				a.grpcServer.Stop()
+			}
+		}()
+		for _, srv := range []*http.Server{a.httpServer, a.otlpHTTPServer} {
+			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs = append(errs, err)
+				srv.Close()
+			}
+		}
+		wg.Wait()
+		if err := a.traceStore.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close trace store: %w", err))
+		}
+		a.shutErr = errors.Join(errs...)
+	})
+	return a.shutErr
+}
+
+func (a *App) serveReady(w http.ResponseWriter, _ *http.Request) {
+	if !a.ready.Load() {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+func (a *App) serveReload(w http.ResponseWriter, _ *http.Request) {
+	if err := a.Reload(); err != nil {
+		http.Error(w, "reload failed: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	fmt.Fprintln(w, "config reloaded")
+}
+
+func serveIndex(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, `Argus %s
+
+OTLP/HTTP        POST /v1/traces
+Jaeger query     /jaeger/api/services, /jaeger/api/traces, /jaeger/api/v3/...
+Own metrics      /metrics
+Health           /healthz, /readyz
+`, buildinfo.Get().Version)
+}

@@ -1,0 +1,124 @@
+// Package config loads Argus's policy file: the YAML settings that may
+// change while the server runs (limits today; scrape targets, rules,
+// notifiers and actions as those subsystems land). Process facts such as
+// listen addresses and the data directory are flags, not config.
+//
+// Load validates the whole file and reports every problem at once, so a
+// bad edit is fixed in one go. A reload that fails validation leaves the
+// running configuration in place.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the policy file. The zero value is the default configuration.
+type Config struct {
+	Limits Limits `yaml:"limits"`
+}
+
+// Limits bound what clients may send.
+type Limits struct {
+	// MaxRequestBytes caps one ingest request body, compressed and
+	// decompressed alike. Zero means DefaultMaxRequestBytes.
+	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
+}
+
+// DefaultMaxRequestBytes is the request cap when none is configured.
+const DefaultMaxRequestBytes = 16 << 20
+
+// EffectiveMaxRequestBytes returns the request cap in force.
+func (l Limits) EffectiveMaxRequestBytes() int64 {
+	if l.MaxRequestBytes == 0 {
+		return DefaultMaxRequestBytes
+	}
+	return int64(l.MaxRequestBytes)
+}
+
+// Default returns the configuration used when no file is given.
+func Default() *Config { return &Config{} }
+
+// LoadFile reads and validates the file at path.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes and validates a configuration. Unknown keys are errors
+// (a misspelt setting must not be silently ignored). The returned error
+// lists every problem found, one per line.
+func Parse(data []byte) (*Config, error) {
+	cfg := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, errors.New(strings.Join(te.Errors, "\n"))
+		}
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Validate checks every setting and returns all problems joined.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Limits.MaxRequestBytes < 0 {
+		errs = append(errs, fmt.Errorf("limits.max_request_bytes: must not be negative, got %d", c.Limits.MaxRequestBytes))
+	}
+	if c.Limits.MaxRequestBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("limits.max_request_bytes: at most 1GiB, got %d", c.Limits.MaxRequestBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// ByteSize is a size in bytes, written in YAML as a number or with a unit:
+// "512KiB", "16MiB", "1GB".
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+	{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+	{"B", 1},
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	mult := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		// A TypeError lets the decoder carry on and report other problems.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a byte size (use a number or a unit such as 16MiB)", n.Line, n.Value)}}
+	}
+	*b = ByteSize(v * mult)
+	return nil
+}

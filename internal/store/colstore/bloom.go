@@ -1,0 +1,84 @@
+package colstore
+
+import (
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// A bloom filter answers "might this block hold this value?" with no false
+// negatives. Each block has one over the exact values of its indexed
+// columns, keyed by column name and value so that "name=x" and "attr=x"
+// do not collide.
+
+const (
+	bloomBitsPerItem = 10 // about 1% false positives with bloomHashes probes
+	bloomHashes      = 6
+)
+
+// bloomKey hashes a column name and a value into the key the filter stores.
+func bloomKey(column string, value []byte) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	_, _ = d.WriteString(column)
+	_, _ = d.Write([]byte{0})
+	_, _ = d.Write(value)
+	return d.Sum64()
+}
+
+// bloomKeyString is bloomKey for a string value, without converting it.
+func bloomKeyString(column, value string) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	_, _ = d.WriteString(column)
+	_, _ = d.Write([]byte{0})
+	_, _ = d.WriteString(value)
+	return d.Sum64()
+}
+
+// bloomFilter is a bit set of 64-bit words.
+type bloomFilter []uint64
+
+// newBloomFilter sizes a filter for n distinct keys and adds them.
+func newBloomFilter(keys []uint64) bloomFilter {
+	nbits := max(64, len(keys)*bloomBitsPerItem)
+	f := make(bloomFilter, (nbits+63)/64)
+	for _, k := range keys {
+		f.add(k)
+	}
+	return f
+}
+
+func (f bloomFilter) add(key uint64) {
+	n := uint64(len(f)) * 64
+	h1, h2 := key, bits.RotateLeft64(key, 32)|1
+	for i := uint64(0); i < bloomHashes; i++ {
+		bit := (h1 + i*h2) % n
+		f[bit/64] |= 1 << (bit % 64)
+	}
+}
+
+// mayContain reports false only if key was never added.
+func (f bloomFilter) mayContain(key uint64) bool {
+	if len(f) == 0 {
+		return false
+	}
+	n := uint64(len(f)) * 64
+	h1, h2 := key, bits.RotateLeft64(key, 32)|1
+	for i := uint64(0); i < bloomHashes; i++ {
+		bit := (h1 + i*h2) % n
+		if f[bit/64]&(1<<(bit%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (f bloomFilter) marshal(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(f)))
+	for _, w := range f {
+		dst = binary.LittleEndian.AppendUint64(dst, w)
+	}
+	return dst
+}

@@ -1,0 +1,354 @@
+package colstore
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"slices"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// FilterOp is the comparison a Filter makes.
+type FilterOp uint8
+
+// The filter operations.
+const (
+	// OpEqual matches rows whose byte-like column (TypeString, TypeBytes
+	// or TypeID) equals Value exactly. On TypeString and TypeID columns a
+	// non-empty Value is checked against each block's bloom filter first.
+	OpEqual FilterOp = iota + 1
+	// OpRange matches rows whose TypeInt column lies in [Min, Max].
+	OpRange
+)
+
+// Filter is one condition on a column. A row lacking the column is
+// compared by the column type's zero value.
+type Filter struct {
+	Column   string
+	Type     ColumnType
+	Op       FilterOp
+	Value    []byte
+	Min, Max int64
+}
+
+// Query selects rows. Every condition must hold.
+type Query struct {
+	// MinTime and MaxTime bound the row time, inclusive. A zero MaxTime
+	// means no upper bound.
+	MinTime, MaxTime int64
+	// Stream, when set, is called once per stream (per part) and selects
+	// the streams whose rows are considered.
+	Stream  func(labels []Label) bool
+	Filters []Filter
+	// Columns lists the fields to return. nil returns every field; an
+	// empty, non-nil slice returns none (only stream and time).
+	Columns []string
+}
+
+func (q *Query) maxTime() int64 {
+	if q.MaxTime == 0 {
+		return math.MaxInt64
+	}
+	return q.MaxTime
+}
+
+func (q *Query) wants(column string) bool {
+	return q.Columns == nil || slices.Contains(q.Columns, column)
+}
+
+// matchField applies f to a field value (nil: the row lacks the column).
+func (f *Filter) matchField(fld *Field) bool {
+	switch f.Op {
+	case OpEqual:
+		if fld == nil {
+			return len(f.Value) == 0
+		}
+		if fld.Type == TypeString {
+			return fld.Str == unsafeString(f.Value)
+		}
+		return bytes.Equal(fld.Bytes, f.Value)
+	case OpRange:
+		var v int64
+		if fld != nil {
+			v = fld.Int
+		}
+		return v >= f.Min && v <= f.Max
+	}
+	return false
+}
+
+// findField returns the field of r matching the filter's column and type.
+func findField(r *Row, name string, typ ColumnType) *Field {
+	for i := range r.Fields {
+		if r.Fields[i].Name == name && r.Fields[i].Type == typ {
+			return &r.Fields[i]
+		}
+	}
+	return nil
+}
+
+// searcher runs one query. It owns the buffers reused across blocks, so a
+// query allocates per query, not per block or row.
+type searcher struct {
+	q    *Query
+	fn   func(*Row) bool
+	dec  *zstd.Decoder
+	row  Row
+	sel  []bool
+	cols []decodedColumn
+	// filterCol maps each filter to its column in the current block
+	// (-1: absent).
+	filterCol []int
+}
+
+type decodedColumn struct {
+	key      colKey
+	vals     columnValues
+	buf, raw []byte
+}
+
+// searchMem applies the query to memtable batches.
+func (s *searcher) searchMem(ctx context.Context, batches []memBatch) (bool, error) {
+	q := s.q
+	maxT := q.maxTime()
+	br := &batchReader{}
+	for i := range batches {
+		b := &batches[i]
+		if b.maxTime < q.MinTime || b.minTime > maxT {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		br.reset(b.data)
+		streamOK := true
+		for {
+			ok, newStream := br.next()
+			if !ok {
+				break
+			}
+			if newStream {
+				streamOK = q.Stream == nil || q.Stream(br.row.Stream)
+			}
+			r := &br.row
+			if !streamOK || r.Time < q.MinTime || r.Time > maxT {
+				continue
+			}
+			match := true
+			for fi := range q.Filters {
+				f := &q.Filters[fi]
+				if !f.matchField(findField(r, f.Column, f.Type)) {
+					match = false
+					break
+				}
+			}
+			if !match {
+				continue
+			}
+			s.row.Stream, s.row.Time = r.Stream, r.Time
+			s.row.Fields = s.row.Fields[:0]
+			for _, fld := range r.Fields {
+				if q.wants(fld.Name) {
+					s.row.Fields = append(s.row.Fields, fld)
+				}
+			}
+			if !s.fn(&s.row) {
+				return false, nil
+			}
+		}
+		if err := br.err(); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// searchPart applies the query to one part.
+func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
+	q := s.q
+	m := p.meta
+	maxT := q.maxTime()
+	if m.maxTime < q.MinTime || m.minTime > maxT {
+		return true, nil
+	}
+	streamOK := make([]int8, len(m.streams)) // 0 unknown, 1 yes, -1 no
+	bloomKeys := make([]uint64, len(q.Filters))
+	for i, f := range q.Filters {
+		bloomKeys[i] = bloomKey(f.Column, f.Value)
+	}
+	if len(s.filterCol) < len(q.Filters) {
+		s.filterCol = make([]int, len(q.Filters))
+	}
+	for bi := range m.blocks {
+		b := &m.blocks[bi]
+		if b.maxTime < q.MinTime || b.minTime > maxT {
+			continue
+		}
+		if q.Stream != nil {
+			if streamOK[b.stream] == 0 {
+				streamOK[b.stream] = -1
+				if q.Stream(m.streams[b.stream].labels) {
+					streamOK[b.stream] = 1
+				}
+			}
+			if streamOK[b.stream] < 0 {
+				continue
+			}
+		}
+		if !s.blockMayMatch(m, b, bloomKeys) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		more, err := s.searchBlock(p, b)
+		if err != nil || !more {
+			return more, err
+		}
+	}
+	return true, nil
+}
+
+// blockMayMatch decides from the block header alone whether any row of b
+// can match, and records where each filter's column is.
+func (s *searcher) blockMayMatch(m *partMeta, b *blockHeader, bloomKeys []uint64) bool {
+	for fi := range s.q.Filters {
+		f := &s.q.Filters[fi]
+		s.filterCol[fi] = -1
+		for ci := range b.columns {
+			k := m.columns[b.columns[ci].column]
+			if k.name == f.Column && k.typ == f.Type {
+				s.filterCol[fi] = ci
+				break
+			}
+		}
+		ci := s.filterCol[fi]
+		switch f.Op {
+		case OpEqual:
+			if ci < 0 {
+				if len(f.Value) != 0 {
+					return false
+				}
+				continue
+			}
+			if len(f.Value) != 0 && (f.Type == TypeString || f.Type == TypeID) && !b.bloom.mayContain(bloomKeys[fi]) {
+				return false
+			}
+		case OpRange:
+			lo, hi := int64(0), int64(0)
+			if ci >= 0 {
+				lo, hi = b.columns[ci].min, b.columns[ci].max
+			}
+			if hi < f.Min || lo > f.Max {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// column decodes column ci of block b into slot i of s.cols.
+func (s *searcher) column(i int, p *part, b *blockHeader, ci int) (*decodedColumn, error) {
+	for len(s.cols) <= i {
+		s.cols = append(s.cols, decodedColumn{})
+	}
+	dc := &s.cols[i]
+	ch := &b.columns[ci]
+	dc.key = p.meta.columns[ch.column]
+	var err error
+	dc.buf, dc.raw, err = p.readColumn(&dc.vals, b, ch, s.dec, dc.buf, dc.raw)
+	return dc, err
+}
+
+func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
+	q := s.q
+	maxT := q.maxTime()
+	times, err := s.column(0, p, b, 0)
+	if err != nil {
+		return false, err
+	}
+	s.sel = slices.Grow(s.sel[:0], b.rows)[:b.rows]
+	any := false
+	for i, t := range times.vals.ints {
+		s.sel[i] = t >= q.MinTime && t <= maxT
+		any = any || s.sel[i]
+	}
+	slot := 1
+	for fi := range q.Filters {
+		if !any {
+			return true, nil
+		}
+		f := &q.Filters[fi]
+		ci := s.filterCol[fi]
+		if ci < 0 {
+			continue // absent column, and blockMayMatch found zero acceptable
+		}
+		if f.Op == OpRange && b.columns[ci].min >= f.Min && b.columns[ci].max <= f.Max {
+			continue // every row passes
+		}
+		dc, err := s.column(slot, p, b, ci)
+		if err != nil {
+			return false, err
+		}
+		any = false
+		for i := range s.sel {
+			if !s.sel[i] {
+				continue
+			}
+			if f.Op == OpEqual {
+				s.sel[i] = bytes.Equal(dc.vals.vals[i], f.Value)
+			} else {
+				v := dc.vals.ints[i]
+				s.sel[i] = v >= f.Min && v <= f.Max
+			}
+			any = any || s.sel[i]
+		}
+	}
+	if !any {
+		return true, nil
+	}
+
+	// Materialise the requested columns for the selected rows.
+	out := s.cols[:0:0]
+	first := slot
+	for ci := 1; ci < len(b.columns); ci++ {
+		k := p.meta.columns[b.columns[ci].column]
+		if !q.wants(k.name) {
+			continue
+		}
+		dc, err := s.column(slot, p, b, ci)
+		if err != nil {
+			return false, err
+		}
+		_ = dc
+		slot++
+	}
+	out = s.cols[first:slot]
+	labels := p.meta.streams[b.stream].labels
+	for i, ok := range s.sel {
+		if !ok {
+			continue
+		}
+		s.row.Stream = labels
+		s.row.Time = times.vals.ints[i]
+		s.row.Fields = s.row.Fields[:0]
+		for j := range out {
+			dc := &out[j]
+			f := Field{Name: dc.key.name, Type: dc.key.typ}
+			switch dc.key.typ {
+			case TypeInt:
+				f.Int = dc.vals.ints[i]
+			case TypeString:
+				f.Str = unsafeString(dc.vals.vals[i])
+			default:
+				f.Bytes = dc.vals.vals[i]
+			}
+			s.row.Fields = append(s.row.Fields, f)
+		}
+		if !s.fn(&s.row) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
