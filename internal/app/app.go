@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -132,6 +133,13 @@ func New(opts Options) (*App, error) {
 	mux.Handle("GET /metrics", promhttpHandler(a.registry))
 	mux.HandleFunc("POST /-/reload", a.serveReload)
 	mux.HandleFunc("GET /{$}", serveIndex)
+	// Profiles, as Prometheus and Jaeger serve them: the first thing asked
+	// for when a server is slow or large. The port is loopback by default.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	a.httpServer = newHTTPServer(mux)
 
 	otlpMux := http.NewServeMux()

@@ -5,8 +5,9 @@ import "strconv"
 // ValueType is the type of an attribute's value, as OTLP's AnyValue has it.
 type ValueType uint8
 
-// The attribute value types. Arrays and maps (kvlists) are kept in their
-// OTLP JSON form as strings, typed so a reader can tell.
+// The attribute value types. Arrays and maps (kvlists) are kept as plain
+// JSON text (["a",1], {"k":"v"}), the form OpenTelemetry specifies for
+// formats without typed values, typed so a reader can tell.
 const (
 	ValueString ValueType = iota
 	ValueBool

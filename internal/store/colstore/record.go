@@ -73,6 +73,10 @@ type batchReader struct {
 	row    Row
 	labels []Label
 	fields []Field
+	// rowOff is the offset, in the batch, of the last row's time: where
+	// decodeAt can decode it again.
+	rowOff int
+	size   int
 }
 
 func newBatchReader(batch []byte) *batchReader {
@@ -83,6 +87,7 @@ func newBatchReader(batch []byte) *batchReader {
 
 func (br *batchReader) reset(batch []byte) {
 	br.d = decoder{b: batch}
+	br.size = len(batch)
 	br.left = br.d.count(3)
 	br.labels = br.labels[:0]
 }
@@ -105,6 +110,25 @@ func (br *batchReader) next() (ok, newStream bool) {
 		}
 	}
 	br.row.Stream = br.labels
+	br.rowOff = br.size - len(d.b)
+	br.decodeRest()
+	return d.err == nil, newStream
+}
+
+// decodeAt decodes the time and fields of the row whose time is at off in
+// batch (an offset next reported in rowOff). It leaves row.Stream alone.
+func (br *batchReader) decodeAt(batch []byte, off int) error {
+	if off < 0 || off > len(batch) {
+		return fmt.Errorf("%w: row offset %d", errCorrupt, off)
+	}
+	br.d = decoder{b: batch[off:]}
+	br.decodeRest()
+	return br.d.err
+}
+
+// decodeRest decodes a row's time and fields.
+func (br *batchReader) decodeRest() {
+	d := &br.d
 	br.row.Time = d.varint()
 	n := d.count(2)
 	br.fields = br.fields[:0]
@@ -123,7 +147,6 @@ func (br *batchReader) next() (ok, newStream bool) {
 		br.fields = append(br.fields, f)
 	}
 	br.row.Fields = br.fields
-	return d.err == nil, newStream
 }
 
 func (br *batchReader) err() error { return br.d.err }

@@ -546,14 +546,8 @@ func (s *Store) flushPartition(p *partition) error {
 		return nil
 	}
 	start := time.Now()
-	rows := decodeRows(frozen)
 	pt, err := s.writePart(p, nil, func(add func(*Row, uint64) error) error {
-		for i := range rows.rows {
-			if err := add(&rows.rows[i], rows.hashes[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeSorted(frozen, add)
 	})
 	if err != nil {
 		return fmt.Errorf("flush partition %s: %w", filepath.Base(p.dir), err)
@@ -582,21 +576,27 @@ func (s *Store) releaseFrozen(p *partition, frozen []frozenBatch) {
 	s.pendingBytes.Add(-n)
 }
 
-// sortedRows is a flush's rows in (stream, time) order.
-type sortedRows struct {
-	rows   []Row
-	hashes []uint64
+// rowRef locates one memtable row for a flush: the flush sorts these
+// small references instead of decoded rows, so its memory stays a few
+// dozen bytes per row whatever the rows hold.
+type rowRef struct {
+	hash   uint64
+	time   int64
+	batch  int32 // index into the flushed batches
+	off    int32 // offset of the row's time in the batch
+	stream int32 // index into the flush's stream table
 }
 
-func decodeRows(batches []frozenBatch) *sortedRows {
+// writeSorted gives add every row of batches in (stream, time) order.
+func writeSorted(batches []frozenBatch, add func(*Row, uint64) error) error {
 	n := 0
 	for _, b := range batches {
 		n += b.rows
 	}
-	out := &sortedRows{rows: make([]Row, 0, n), hashes: make([]uint64, 0, n)}
-	var fields []Field
+	refs := make([]rowRef, 0, n)
+	var streams [][]Label
 	br := &batchReader{}
-	for _, b := range batches {
+	for bi, b := range batches {
 		br.reset(b.data)
 		var h uint64
 		for {
@@ -606,35 +606,27 @@ func decodeRows(batches []frozenBatch) *sortedRows {
 			}
 			if newStream {
 				h = streamHash(br.row.Stream)
+				streams = append(streams, br.row.Stream)
 			}
-			start := len(fields)
-			fields = append(fields, br.row.Fields...)
-			r := br.row
-			r.Fields = fields[start:len(fields):len(fields)]
-			out.rows = append(out.rows, r)
-			out.hashes = append(out.hashes, h)
+			refs = append(refs, rowRef{hash: h, time: br.row.Time, batch: int32(bi), off: int32(br.rowOff), stream: int32(len(streams) - 1)})
+		}
+		if err := br.err(); err != nil {
+			return err
 		}
 	}
-	// fields may have moved as it grew: re-slice rows onto the final array.
-	off := 0
-	for i := range out.rows {
-		n := len(out.rows[i].Fields)
-		out.rows[i].Fields = fields[off : off+n : off+n]
-		off += n
-	}
-	idx := make([]int, len(out.rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		return cmp.Or(cmp.Compare(out.hashes[a], out.hashes[b]), cmp.Compare(out.rows[a].Time, out.rows[b].Time))
+	slices.SortStableFunc(refs, func(a, b rowRef) int {
+		return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.time, b.time))
 	})
-	sorted := &sortedRows{rows: make([]Row, len(idx)), hashes: make([]uint64, len(idx))}
-	for i, j := range idx {
-		sorted.rows[i] = out.rows[j]
-		sorted.hashes[i] = out.hashes[j]
+	for _, r := range refs {
+		if err := br.decodeAt(batches[r.batch].data, int(r.off)); err != nil {
+			return err
+		}
+		br.row.Stream = streams[r.stream]
+		if err := add(&br.row, r.hash); err != nil {
+			return err
+		}
 	}
-	return sorted
+	return nil
 }
 
 // writePart writes a new part into p from rows that produce gives in
