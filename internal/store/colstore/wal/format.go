@@ -25,12 +25,6 @@ const (
 	// payload length and CRC-32C.
 	frameHeaderSize = 8
 
-	// MaxRecordSize is the largest record Append accepts. Replay treats a
-	// larger length as corruption, so a damaged length field can never
-	// make it allocate more than this (and never more than the segment's
-	// remaining bytes either).
-	MaxRecordSize = 64 << 20
-
 	segmentSuffix = ".wal"
 	// segmentNameLen is 20 digits (every uint64) plus the suffix; the
 	// fixed width makes lexical and numeric order agree in a listing.
@@ -38,6 +32,12 @@ const (
 
 	quarantineDir = "quarantine"
 )
+
+// MaxRecordSize is the largest record Append accepts. Replay treats a
+// larger length as corruption, so a damaged length field can never make
+// it allocate more than this (nor more than the segment's remaining
+// bytes).
+const MaxRecordSize = 64 << 20
 
 // magic opens every segment, so a stray file is never taken for a log.
 var magic = [8]byte{'A', 'R', 'G', 'U', 'S', 'W', 'A', 'L'}

@@ -50,10 +50,12 @@ type CorruptSegment struct {
 //
 // A segment that ends inside a record, or whose header or a record does
 // not check out, yields its intact prefix. The damage is logged and
-// reported in ReplayStats.Corrupt; the bytes from the damage on are moved
-// into the quarantine/ subdirectory, and replay goes on with the next
-// segment. See moveAside for why the segment is truncated rather than moved
-// away whole.
+// reported in ReplayStats.Corrupt, and replay goes on with the next
+// segment. The bytes from the damage on are copied into the quarantine/
+// subdirectory and the segment is truncated at its last intact record, so
+// the replayed prefix stays in the log (and survives another crash) until
+// the caller's RemoveBefore retires it. A segment with no intact record is
+// moved into quarantine/ whole.
 //
 // Replay fails, reading nothing further, on an I/O error other than a
 // short file and on a segment of an unknown format version: both may be

@@ -114,22 +114,23 @@ type WAL struct {
 	segSize int64
 	noSync  bool
 	log     *slog.Logger
-	create  func(path string) (segmentFile, error)
+	create  func(path string) (segmentFile, error) // tests inject failing files
 
 	removeMu sync.Mutex // serialises RemoveBefore calls
 
 	mu sync.Mutex
 	// Fields from here to f are guarded by mu.
-	fill      batch // the batch appends are copied into
-	spare     batch // buffers of the previous batch, reused by the next one
-	fillSeg   uint64
+	fill      batch  // the batch appends are copied into
+	spare     batch  // buffers of the previous batch, reused by the next one
+	fillSeg   uint64 // the segment new records go to
 	fillSize  int64  // bytes segment fillSeg holds once fill is written; 0 = no records yet, no file
 	fillBatch uint64 // id of fill; ids count from 1
 	doneBatch uint64 // id of the last batch written, or failed
 	flushing  bool   // a leader is writing batch doneBatch+1 without mu
-	// waiters[id%2] wakes the callers waiting for batch id. Two conds,
-	// because a finished batch should wake only its own callers, not
-	// those already queued for the next one.
+	// waiters[id%2] wakes the callers waiting for batch id. Only two
+	// batches ever have callers waiting, the one being written and the
+	// one being filled, and a finished batch should wake only its own
+	// callers, not those queued for the next one.
 	waiters     [2]sync.Cond
 	err         error  // sticky; set by the first failed write or fsync, wraps ErrFailed
 	failedBatch uint64 // id of the batch that set err
@@ -338,6 +339,12 @@ func (w *WAL) commitLocked() {
 	w.doneBatch = id
 	w.flushing = false
 	w.waiters[id%2].Broadcast()
+	if w.err != nil {
+		// The next batch will never be written: wake all its callers to
+		// return the error.
+		w.waiters[(id+1)%2].Broadcast()
+		return
+	}
 	// Hand over: one caller of the next batch, if any, becomes leader.
 	w.waiters[(id+1)%2].Signal()
 }

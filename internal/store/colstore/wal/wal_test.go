@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -599,6 +600,7 @@ func TestCloseDuringAppends(t *testing.T) {
 		})
 	}
 	for w.Stats().Records < 1000 {
+		runtime.Gosched()
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -621,67 +623,127 @@ func TestRecordTooLarge(t *testing.T) {
 	mustAppend(t, w, []byte("still works"))
 }
 
-// faultyFile fails its Sync (or Write) on demand.
+// faultyFile fails its Sync or Write with the error it is handed, and
+// can hold a Sync until released.
 type faultyFile struct {
 	*os.File
+	mu                  sync.Mutex
 	failSync, failWrite error
+	hold                chan struct{} // if set, Sync waits for it to close
+}
+
+func (f *faultyFile) set(sync, write error, hold chan struct{}) {
+	f.mu.Lock()
+	f.failSync, f.failWrite, f.hold = sync, write, hold
+	f.mu.Unlock()
 }
 
 func (f *faultyFile) Sync() error {
-	if f.failSync != nil {
-		return f.failSync
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	f.mu.Lock()
+	err := f.failSync
+	f.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	return f.File.Sync()
 }
 
 func (f *faultyFile) Write(p []byte) (int, error) {
-	if f.failWrite != nil {
-		return 0, f.failWrite
+	f.mu.Lock()
+	err := f.failWrite
+	f.mu.Unlock()
+	if err != nil {
+		return 0, err
 	}
 	return f.File.Write(p)
 }
 
+func injectFaults(t *testing.T, w *WAL) **faultyFile {
+	var ff *faultyFile
+	w.create = func(path string) (segmentFile, error) {
+		f, err := createSegmentFile(path)
+		if err != nil {
+			return nil, err
+		}
+		ff = &faultyFile{File: f.(*os.File)}
+		return ff, nil
+	}
+	return &ff
+}
+
 func TestSyncFailure(t *testing.T) {
+	boom := errors.New("boom")
 	for _, tc := range []struct {
-		name string
-		set  func(f *faultyFile, err error)
+		name        string
+		sync, write error
 	}{
-		{"sync", func(f *faultyFile, err error) { f.failSync = err }},
-		{"write", func(f *faultyFile, err error) { f.failWrite = err }},
+		{"sync", boom, nil},
+		{"write", nil, boom},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := mustOpen(t, Options{Dir: t.TempDir()})
-			var ff *faultyFile
-			w.create = func(path string) (segmentFile, error) {
-				f, err := createSegmentFile(path)
-				ff = &faultyFile{File: f.(*os.File)}
-				return ff, err
-			}
+			ff := injectFaults(t, w)
 			mustAppend(t, w, record(1))
-			boom := errors.New("boom")
-			tc.set(ff, boom)
 
-			// Every writer waiting on the failed batch gets the error.
+			// The first writer leads and hangs in its fsync, the others
+			// queue behind it; then the fsync (or the next write) fails.
+			hold := make(chan struct{})
+			(*ff).set(nil, nil, hold)
+			const writers = 16
 			var wg sync.WaitGroup
-			errs := make([]error, 16)
+			errs := make([]error, writers)
 			for i := range errs {
 				wg.Go(func() { _, errs[i] = w.Append(record(uint64(i))) })
 			}
+			for {
+				w.mu.Lock()
+				queued := w.fill.records
+				w.mu.Unlock()
+				if queued == writers-1 {
+					break
+				}
+				runtime.Gosched()
+			}
+			(*ff).set(tc.sync, tc.write, nil)
+			close(hold)
 			wg.Wait()
+
+			// A failed fsync fails everyone; a failed write fails the
+			// queued batch, while the held one's fsync succeeded.
+			wantFailed := writers
+			if tc.write != nil {
+				wantFailed = writers - 1
+			}
+			failed := 0
 			for i, err := range errs {
+				if err == nil {
+					continue
+				}
 				if !errors.Is(err, ErrFailed) || !errors.Is(err, boom) {
 					t.Fatalf("writer %d: %v, want ErrFailed wrapping the cause", i, err)
 				}
+				failed++
+			}
+			if failed != wantFailed {
+				t.Fatalf("%d writers failed, want %d", failed, wantFailed)
 			}
 			// No retry: the log stays failed even once the disk "recovers".
-			tc.set(ff, nil)
+			(*ff).set(nil, nil, nil)
 			if _, err := w.Append(record(2)); !errors.Is(err, ErrFailed) {
 				t.Fatalf("Append after failure = %v", err)
 			}
 			if _, err := w.Rotate(); !errors.Is(err, ErrFailed) {
 				t.Fatalf("Rotate after failure = %v", err)
 			}
-			w.Close()
+			if err := w.Close(); err != nil {
+				t.Fatalf("Close after failure = %v", err)
+			}
 		})
 	}
 }
