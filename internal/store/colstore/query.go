@@ -20,6 +20,10 @@ const (
 	OpEqual FilterOp = iota + 1
 	// OpRange matches rows whose TypeInt column lies in [Min, Max].
 	OpRange
+	// OpIn matches rows whose byte-like column equals one of Values; on
+	// TypeString and TypeID columns a block is skipped when its bloom
+	// filter holds none of them. It fetches many IDs in one pass.
+	OpIn
 )
 
 // Filter is one condition on a column. A row lacking the column is
@@ -28,8 +32,22 @@ type Filter struct {
 	Column   string
 	Type     ColumnType
 	Op       FilterOp
-	Value    []byte
-	Min, Max int64
+	Value    []byte   // OpEqual
+	Values   [][]byte // OpIn
+	Min, Max int64    // OpRange
+}
+
+// matchBytes applies an OpEqual or OpIn filter to a value.
+func (f *Filter) matchBytes(v []byte) bool {
+	if f.Op == OpEqual {
+		return bytes.Equal(v, f.Value)
+	}
+	for _, w := range f.Values {
+		if bytes.Equal(v, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // Query selects rows. Every condition must hold.
@@ -60,14 +78,14 @@ func (q *Query) wants(column string) bool {
 // matchField applies f to a field value (nil: the row lacks the column).
 func (f *Filter) matchField(fld *Field) bool {
 	switch f.Op {
-	case OpEqual:
+	case OpEqual, OpIn:
 		if fld == nil {
-			return len(f.Value) == 0
+			return f.matchBytes(nil)
 		}
 		if fld.Type == TypeString {
-			return fld.Str == unsafeString(f.Value)
+			return f.matchBytes(unsafeBytes(fld.Str))
 		}
-		return bytes.Equal(fld.Bytes, f.Value)
+		return f.matchBytes(fld.Bytes)
 	case OpRange:
 		var v int64
 		if fld != nil {
@@ -100,6 +118,8 @@ type searcher struct {
 	// filterCol maps each filter to its column in the current block
 	// (-1: absent).
 	filterCol []int
+	// bloomKeys holds each filter's bloom keys, computed once per query.
+	bloomKeys [][]uint64
 }
 
 type decodedColumn struct {
@@ -173,9 +193,18 @@ func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
 		return true, nil
 	}
 	streamOK := make([]int8, len(m.streams)) // 0 unknown, 1 yes, -1 no
-	bloomKeys := make([]uint64, len(q.Filters))
-	for i, f := range q.Filters {
-		bloomKeys[i] = bloomKey(f.Column, f.Value)
+	if s.bloomKeys == nil {
+		s.bloomKeys = make([][]uint64, len(q.Filters))
+		for i, f := range q.Filters {
+			switch f.Op {
+			case OpEqual:
+				s.bloomKeys[i] = []uint64{bloomKey(f.Column, f.Value)}
+			case OpIn:
+				for _, v := range f.Values {
+					s.bloomKeys[i] = append(s.bloomKeys[i], bloomKey(f.Column, v))
+				}
+			}
+		}
 	}
 	if len(s.filterCol) < len(q.Filters) {
 		s.filterCol = make([]int, len(q.Filters))
@@ -196,7 +225,7 @@ func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
 				continue
 			}
 		}
-		if !s.blockMayMatch(m, b, bloomKeys) {
+		if !s.blockMayMatch(m, b) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -212,7 +241,7 @@ func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
 
 // blockMayMatch decides from the block header alone whether any row of b
 // can match, and records where each filter's column is.
-func (s *searcher) blockMayMatch(m *partMeta, b *blockHeader, bloomKeys []uint64) bool {
+func (s *searcher) blockMayMatch(m *partMeta, b *blockHeader) bool {
 	for fi := range s.q.Filters {
 		f := &s.q.Filters[fi]
 		s.filterCol[fi] = -1
@@ -225,14 +254,14 @@ func (s *searcher) blockMayMatch(m *partMeta, b *blockHeader, bloomKeys []uint64
 		}
 		ci := s.filterCol[fi]
 		switch f.Op {
-		case OpEqual:
+		case OpEqual, OpIn:
 			if ci < 0 {
-				if len(f.Value) != 0 {
+				if !f.matchBytes(nil) {
 					return false
 				}
 				continue
 			}
-			if len(f.Value) != 0 && (f.Type == TypeString || f.Type == TypeID) && !b.bloom.mayContain(bloomKeys[fi]) {
+			if (f.Type == TypeString || f.Type == TypeID) && !f.matchBytes(nil) && !s.bloomMayContainAny(b, fi) {
 				return false
 			}
 		case OpRange:
@@ -246,6 +275,15 @@ func (s *searcher) blockMayMatch(m *partMeta, b *blockHeader, bloomKeys []uint64
 		}
 	}
 	return true
+}
+
+func (s *searcher) bloomMayContainAny(b *blockHeader, fi int) bool {
+	for _, k := range s.bloomKeys[fi] {
+		if b.bloom.mayContain(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // column decodes column ci of block b into slot i of s.cols.
@@ -296,8 +334,8 @@ func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
 			if !s.sel[i] {
 				continue
 			}
-			if f.Op == OpEqual {
-				s.sel[i] = bytes.Equal(dc.vals.vals[i], f.Value)
+			if f.Op != OpRange {
+				s.sel[i] = f.matchBytes(dc.vals.vals[i])
 			} else {
 				v := dc.vals.ints[i]
 				s.sel[i] = v >= f.Min && v <= f.Max

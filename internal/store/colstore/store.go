@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -542,7 +543,9 @@ func (s *Store) flushPartition(p *partition) error {
 		return nil
 	}
 	if dropped {
-		s.releaseFrozen(p, frozen)
+		p.mu.Lock()
+		s.releaseFrozenLocked(p, frozen)
+		p.mu.Unlock()
 		return nil
 	}
 	start := time.Now()
@@ -552,23 +555,23 @@ func (s *Store) flushPartition(p *partition) error {
 	if err != nil {
 		return fmt.Errorf("flush partition %s: %w", filepath.Base(p.dir), err)
 	}
+	// One critical section: a reader must see the rows either as frozen
+	// batches or in the part, never both.
 	p.mu.Lock()
 	if pt != nil {
 		p.parts = append(p.parts, pt)
 	}
+	s.releaseFrozenLocked(p, frozen)
 	p.mu.Unlock()
-	s.releaseFrozen(p, frozen)
 	s.metrics.flushes.Inc()
 	s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 	return nil
 }
 
-// releaseFrozen forgets frozen batches that are now in a part (or
-// expired): the first len(frozen) of p.frozen.
-func (s *Store) releaseFrozen(p *partition, frozen []frozenBatch) {
-	p.mu.Lock()
+// releaseFrozenLocked forgets frozen batches that are now in a part (or
+// expired): the first len(frozen) of p.frozen. p.mu must be held.
+func (s *Store) releaseFrozenLocked(p *partition, frozen []frozenBatch) {
 	p.frozen = p.frozen[len(frozen):]
-	p.mu.Unlock()
 	var n int64
 	for _, f := range frozen {
 		n += int64(len(f.data))
@@ -787,4 +790,26 @@ func (s *Store) Streams(ctx context.Context, minTime, maxTime int64, fn func(lab
 		}
 	}
 	return nil
+}
+
+// TimeRange returns the smallest and largest row time the store holds, as
+// far as part and memtable summaries tell. ok is false when it is empty.
+func (s *Store) TimeRange() (minTime, maxTime int64, ok bool) {
+	minTime, maxTime = math.MaxInt64, math.MinInt64
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, p := range s.partitions {
+		p.mu.RLock()
+		for _, pt := range p.parts {
+			minTime, maxTime = min(minTime, pt.meta.minTime), max(maxTime, pt.meta.maxTime)
+		}
+		for _, b := range p.mem {
+			minTime, maxTime = min(minTime, b.minTime), max(maxTime, b.maxTime)
+		}
+		for _, b := range p.frozen {
+			minTime, maxTime = min(minTime, b.minTime), max(maxTime, b.maxTime)
+		}
+		p.mu.RUnlock()
+	}
+	return minTime, maxTime, minTime <= maxTime
 }

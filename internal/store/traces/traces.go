@@ -69,7 +69,11 @@ func New(cs *colstore.Store) *Store { return &Store{cs: cs} }
 // WriteSpans implements store.TraceWriter.
 func (s *Store) WriteSpans(ctx context.Context, spans []model.Span) error {
 	rows := make([]colstore.Row, len(spans))
-	var enc encoder
+	n := 0
+	for i := range spans {
+		n += maxSpanFields + len(spans[i].Attributes)
+	}
+	enc := encoder{fields: make([]colstore.Field, 0, n), attrCols: map[string]string{}}
 	for i := range spans {
 		enc.spanRow(&rows[i], &spans[i])
 	}
@@ -80,11 +84,19 @@ func (s *Store) WriteSpans(ctx context.Context, spans []model.Span) error {
 	return err
 }
 
-// encoder turns spans into rows. Rows of one call share its buffers, so
-// a batch costs a few allocations rather than several per span.
+// maxSpanFields is the most fields a span row has besides attributes.
+const maxSpanFields = 20
+
+// encoder turns spans into rows. Rows of one call share its buffers, and
+// what consecutive spans share (resource, attribute keys) is computed
+// once, so a batch costs a few allocations rather than several per span.
 type encoder struct {
-	prevRes *model.Resource
-	stream  []colstore.Label
+	fields   []colstore.Field // arena for every row's fields
+	prevRes  *model.Resource
+	stream   []colstore.Label
+	prevAttr []model.Attribute // the last span's attributes
+	attrKeys string            // and their encoded keys
+	attrCols map[string]string // attribute key to column name
 }
 
 func (e *encoder) spanRow(r *colstore.Row, s *model.Span) {
@@ -94,7 +106,8 @@ func (e *encoder) spanRow(r *colstore.Row, s *model.Span) {
 	}
 	r.Stream = e.stream
 	r.Time = s.StartUnixNano
-	f := make([]colstore.Field, 0, 12+len(s.Attributes))
+	start := len(e.fields)
+	f := e.fields
 	f = append(f,
 		colstore.Field{Name: colTraceID, Type: colstore.TypeID, Bytes: s.TraceID[:]},
 		colstore.Field{Name: colSpanID, Type: colstore.TypeBytes, Bytes: s.SpanID[:]},
@@ -112,9 +125,18 @@ func (e *encoder) spanRow(r *colstore.Row, s *model.Span) {
 	f = appendStr(f, colScopeName, s.Scope.Name)
 	f = appendStr(f, colScopeVersion, s.Scope.Version)
 	if len(s.Attributes) > 0 {
-		f = append(f, colstore.Field{Name: colAttrKeys, Type: colstore.TypeString, Str: string(appendAttrKeys(nil, s.Attributes))})
+		if !sameKeys(e.prevAttr, s.Attributes) {
+			e.attrKeys = string(appendAttrKeys(nil, s.Attributes))
+			e.prevAttr = s.Attributes
+		}
+		f = append(f, colstore.Field{Name: colAttrKeys, Type: colstore.TypeString, Str: e.attrKeys})
 		for _, a := range s.Attributes {
-			f = append(f, colstore.Field{Name: attrPrefix + a.Key, Type: colstore.TypeString, Str: a.Value})
+			col, ok := e.attrCols[a.Key]
+			if !ok {
+				col = attrPrefix + a.Key
+				e.attrCols[a.Key] = col
+			}
+			f = append(f, colstore.Field{Name: col, Type: colstore.TypeString, Str: a.Value})
 		}
 	}
 	if len(s.Events) > 0 {
@@ -126,7 +148,22 @@ func (e *encoder) spanRow(r *colstore.Row, s *model.Span) {
 	f = appendInt(f, colDroppedAttrs, int64(s.DroppedAttributes))
 	f = appendInt(f, colDroppedEvents, int64(s.DroppedEvents))
 	f = appendInt(f, colDroppedLinks, int64(s.DroppedLinks))
-	r.Fields = f
+	e.fields = f
+	r.Fields = f[start:len(f):len(f)]
+}
+
+// sameKeys reports whether two attribute lists have the same keys and
+// types in the same order.
+func sameKeys(a, b []model.Attribute) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Type != b[i].Type {
+			return false
+		}
+	}
+	return true
 }
 
 func appendStr(f []colstore.Field, name, v string) []colstore.Field {
@@ -242,26 +279,14 @@ func appendLinks(dst []byte, links []model.Link) []byte {
 
 // GetTrace implements store.TraceReader.
 func (s *Store) GetTrace(ctx context.Context, id model.TraceID) ([]model.Span, error) {
-	var spans []model.Span
-	var derr error
-	err := s.cs.Search(ctx, colstore.Query{
-		Filters: []colstore.Filter{{Column: colTraceID, Type: colstore.TypeID, Op: colstore.OpEqual, Value: id[:]}},
-	}, func(r *colstore.Row) bool {
-		sp, err := rowToSpan(r)
-		if err != nil {
-			derr = err
-			return false
-		}
-		spans = append(spans, sp)
-		return true
-	})
-	if err = cmp.Or(err, derr); err != nil {
+	byID, err := s.getTraces(ctx, []model.TraceID{id})
+	if err != nil {
 		return nil, err
 	}
+	spans := byID[id]
 	if len(spans) == 0 {
 		return nil, store.ErrTraceNotFound
 	}
-	sortSpans(spans)
 	return spans, nil
 }
 
@@ -332,19 +357,87 @@ func (s *Store) Operations(ctx context.Context, q store.OperationQuery) ([]store
 	return out, nil
 }
 
-// FindTraces implements store.TraceReader. The column store narrows the
-// search by service, operation, duration and time (skipping blocks by
-// their headers and bloom filters); attribute conditions are applied to
-// the decoded spans with store.SpanMatches, since a tag may live in span
-// attributes, resource attributes or fields Jaeger derives.
+// FindTraces implements store.TraceReader.
+//
+// The column store narrows the search by service, operation, duration and
+// time, skipping blocks by their headers and bloom filters; attribute
+// conditions are applied to the decoded spans with store.SpanMatches,
+// since a tag may live in span attributes, resource attributes or fields
+// Jaeger derives.
+//
+// Only the most recent traces are wanted, so the time range is searched
+// backwards in windows that grow fourfold, and the search stops as soon as
+// a window leaves enough traces: every trace not yet found matches only
+// before that window, so it ranks below all those found. A search over an
+// hour of ten million spans so reads a few blocks, not all of them.
 func (s *Store) FindTraces(ctx context.Context, q store.TraceQuery) ([]store.Trace, error) {
-	query := colstore.Query{}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultTraceLimit
+	}
+	lo, hi, ok := s.cs.TimeRange()
+	if !ok {
+		return nil, nil
+	}
 	if !q.StartMin.IsZero() {
-		query.MinTime = q.StartMin.UnixNano()
+		lo = max(lo, q.StartMin.UnixNano())
 	}
 	if !q.StartMax.IsZero() {
-		query.MaxTime = q.StartMax.UnixNano()
+		hi = min(hi, q.StartMax.UnixNano())
 	}
+	if lo > hi {
+		return nil, nil
+	}
+	latest := map[model.TraceID]int64{}
+	size := max((hi-lo)/256, int64(10*time.Second))
+	for {
+		from := lo
+		if hi-lo >= size {
+			from = hi - size + 1
+		}
+		if err := s.findInWindow(ctx, &q, from, hi, latest); err != nil {
+			return nil, err
+		}
+		if len(latest) >= limit || from <= lo {
+			break
+		}
+		hi = from - 1
+		size = min(size*4, math.MaxInt64/8)
+	}
+
+	type hit struct {
+		id     model.TraceID
+		latest int64
+	}
+	hits := make([]hit, 0, len(latest))
+	for id, t := range latest {
+		hits = append(hits, hit{id, t})
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		return cmp.Or(cmp.Compare(b.latest, a.latest), slices.Compare(a.id[:], b.id[:]))
+	})
+	hits = hits[:min(limit, len(hits))]
+	ids := make([]model.TraceID, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	byID, err := s.getTraces(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Trace, 0, len(hits))
+	for _, id := range ids {
+		if spans := byID[id]; len(spans) > 0 {
+			out = append(out, store.Trace{ID: id, Spans: spans})
+		}
+	}
+	return out, nil
+}
+
+// findInWindow records, for every trace with a span matching q that
+// starts in [from, to], the latest such start.
+func (s *Store) findInWindow(ctx context.Context, q *store.TraceQuery, from, to int64, latest map[model.TraceID]int64) error {
+	query := colstore.Query{MinTime: from, MaxTime: to}
 	if q.Service != "" {
 		query.Stream = serviceIs(q.Service)
 	}
@@ -361,7 +454,6 @@ func (s *Store) FindTraces(ctx context.Context, q store.TraceQuery) ([]store.Tra
 	if len(q.Attributes) == 0 {
 		query.Columns = []string{colTraceID}
 	}
-	latest := map[model.TraceID]int64{}
 	var derr error
 	err := s.cs.Search(ctx, query, func(r *colstore.Row) bool {
 		var id model.TraceID
@@ -371,7 +463,7 @@ func (s *Store) FindTraces(ctx context.Context, q store.TraceQuery) ([]store.Tra
 				derr = err
 				return false
 			}
-			if !store.SpanMatches(&sp, &q) {
+			if !store.SpanMatches(&sp, q) {
 				return true
 			}
 			id = sp.TraceID
@@ -383,31 +475,39 @@ func (s *Store) FindTraces(ctx context.Context, q store.TraceQuery) ([]store.Tra
 		}
 		return true
 	})
+	return cmp.Or(err, derr)
+}
+
+// getTraces fetches the spans of several traces in one pass over the
+// store, each trace's spans sorted by start time.
+func (s *Store) getTraces(ctx context.Context, ids []model.TraceID) (map[model.TraceID][]model.Span, error) {
+	out := make(map[model.TraceID][]model.Span, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	values := make([][]byte, len(ids))
+	for i := range ids {
+		values[i] = ids[i][:]
+	}
+	f := colstore.Filter{Column: colTraceID, Type: colstore.TypeID, Op: colstore.OpIn, Values: values}
+	if len(ids) == 1 {
+		f = colstore.Filter{Column: colTraceID, Type: colstore.TypeID, Op: colstore.OpEqual, Value: values[0]}
+	}
+	var derr error
+	err := s.cs.Search(ctx, colstore.Query{Filters: []colstore.Filter{f}}, func(r *colstore.Row) bool {
+		sp, err := rowToSpan(r)
+		if err != nil {
+			derr = err
+			return false
+		}
+		out[sp.TraceID] = append(out[sp.TraceID], sp)
+		return true
+	})
 	if err = cmp.Or(err, derr); err != nil {
 		return nil, err
 	}
-	type hit struct {
-		id     model.TraceID
-		latest int64
-	}
-	hits := make([]hit, 0, len(latest))
-	for id, t := range latest {
-		hits = append(hits, hit{id, t})
-	}
-	slices.SortFunc(hits, func(a, b hit) int {
-		return cmp.Or(cmp.Compare(b.latest, a.latest), slices.Compare(a.id[:], b.id[:]))
-	})
-	limit := q.Limit
-	if limit <= 0 {
-		limit = store.DefaultTraceLimit
-	}
-	out := make([]store.Trace, 0, min(limit, len(hits)))
-	for _, h := range hits[:min(limit, len(hits))] {
-		spans, err := s.GetTrace(ctx, h.id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, store.Trace{ID: h.id, Spans: spans})
+	for _, spans := range out {
+		sortSpans(spans)
 	}
 	return out, nil
 }
