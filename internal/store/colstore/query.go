@@ -35,6 +35,8 @@ type Filter struct {
 	Value    []byte   // OpEqual
 	Values   [][]byte // OpIn
 	Min, Max int64    // OpRange
+
+	set map[string]struct{} // OpIn values, when there are many
 }
 
 // matchBytes applies an OpEqual or OpIn filter to a value.
@@ -42,12 +44,26 @@ func (f *Filter) matchBytes(v []byte) bool {
 	if f.Op == OpEqual {
 		return bytes.Equal(v, f.Value)
 	}
+	if f.set != nil {
+		_, ok := f.set[unsafeString(v)]
+		return ok
+	}
 	for _, w := range f.Values {
 		if bytes.Equal(v, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// prepare readies a filter for matching many rows.
+func (f *Filter) prepare() {
+	if f.Op == OpIn && len(f.Values) > 8 {
+		f.set = make(map[string]struct{}, len(f.Values))
+		for _, v := range f.Values {
+			f.set[string(v)] = struct{}{}
+		}
+	}
 }
 
 // Query selects rows. Every condition must hold.

@@ -455,6 +455,10 @@ func (s *Store) Search(ctx context.Context, q Query, fn func(*Row) bool) error {
 
 	start := time.Now()
 	defer func() { s.metrics.searchSeconds.Observe(time.Since(start).Seconds()) }()
+	q.Filters = slices.Clone(q.Filters) // prepare must not touch the caller's
+	for i := range q.Filters {
+		q.Filters[i].prepare()
+	}
 	sr := &searcher{q: &q, fn: fn, dec: s.zdec}
 	for _, p := range parts {
 		p.mu.RLock()
