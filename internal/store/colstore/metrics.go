@@ -22,6 +22,7 @@ type metrics struct {
 	mergeSeconds      prometheus.Histogram
 	searchSeconds     prometheus.Histogram
 	quarantined       prometheus.Counter
+	corruptBlocks     prometheus.Counter
 	walCorrupt        prometheus.Counter
 	partitionsDropped prometheus.Counter
 }
@@ -56,13 +57,14 @@ func newMetrics(s *Store, name string, reg prometheus.Registerer) *metrics {
 		mergeSeconds:      histogram("merge_duration_seconds", "Time of one background merge."),
 		searchSeconds:     histogram("search_duration_seconds", "Time of one search."),
 		quarantined:       counter("parts_quarantined_total", "Damaged part files moved to quarantine at start-up."),
+		corruptBlocks:     counter("corrupt_blocks_read_total", "Damaged blocks met by searches and skipped."),
 		walCorrupt:        counter("wal_corrupt_segments_total", "Write-ahead log segments found damaged at start-up."),
 		partitionsDropped: counter("partitions_dropped_total", "Day partitions removed by retention."),
 	}
 	m.collectors = []prometheus.Collector{
 		m.rowsWritten, m.walBytes, m.overloaded, m.flushes, m.flushErrors, m.flushSeconds,
 		m.merges, m.mergedRows, m.mergeErrors, m.mergeSeconds, m.searchSeconds,
-		m.quarantined, m.walCorrupt, m.partitionsDropped,
+		m.quarantined, m.corruptBlocks, m.walCorrupt, m.partitionsDropped,
 		gauge("parts", "Part files being served.", func() float64 { return float64(s.Stats().Parts) }),
 		gauge("part_bytes", "Bytes of the part files being served.", func() float64 { return float64(s.Stats().PartBytes) }),
 		gauge("rows", "Rows in served parts.", func() float64 { return float64(s.Stats().PartRows) }),

@@ -3,6 +3,7 @@ package colstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"slices"
 
@@ -128,6 +129,9 @@ type searcher struct {
 	q    *Query
 	fn   func(*Row) bool
 	dec  *zstd.Decoder
+	// onCorrupt is told of a block that fails its checksum or decoding;
+	// the search goes on without it.
+	onCorrupt func(p *part, block int, err error)
 	row  Row
 	sel  []bool
 	cols []decodedColumn
@@ -248,6 +252,12 @@ func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
 			return false, err
 		}
 		more, err := s.searchBlock(p, b)
+		if errors.Is(err, errCorrupt) && s.onCorrupt != nil {
+			// One damaged block must not fail every query that touches
+			// its part: report it and answer from the rest.
+			s.onCorrupt(p, bi, err)
+			continue
+		}
 		if err != nil || !more {
 			return more, err
 		}

@@ -269,6 +269,12 @@ func (s *Store) quarantine(path string, cause error) {
 	s.log.Error("damaged part quarantined; its rows are not served", "part", path, "moved_to", dst, "cause", cause, "move_error", err)
 }
 
+// reportCorruptBlock logs a damaged block met by a search, which skips it.
+func (s *Store) reportCorruptBlock(p *part, block int, err error) {
+	s.metrics.corruptBlocks.Inc()
+	s.log.Error("damaged block skipped; its rows are not served", "part", p.path, "block", block, "error", err)
+}
+
 // replayRecord puts one WAL record back into the memtable.
 func (s *Store) replayRecord(rec []byte) error {
 	batches, err := decodeRecord(rec)
@@ -459,7 +465,7 @@ func (s *Store) Search(ctx context.Context, q Query, fn func(*Row) bool) error {
 	for i := range q.Filters {
 		q.Filters[i].prepare()
 	}
-	sr := &searcher{q: &q, fn: fn, dec: s.zdec}
+	sr := &searcher{q: &q, fn: fn, dec: s.zdec, onCorrupt: s.reportCorruptBlock}
 	for _, p := range parts {
 		p.mu.RLock()
 		mem := slices.Clone(p.mem)

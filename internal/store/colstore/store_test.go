@@ -296,3 +296,43 @@ func TestWriteRejectsReservedNames(t *testing.T) {
 		t.Fatal("reserved field name accepted")
 	}
 }
+
+func TestCorruptBlockIsSkipped(t *testing.T) {
+	dir := t.TempDir()
+	base := time.Now().Add(-time.Hour).UnixNano()
+	s := openTest(t, dir)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		rows := testRows(100, base+int64(i)*int64(time.Minute))
+		for j := range rows {
+			rows[j].Stream = []Label{{"service.name", fmt.Sprint("part-", i)}}
+		}
+		if err := s.Write(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Damage the first column block of the first part, inside the data,
+	// where only the block checksum can notice.
+	s.mu.RLock()
+	var pt *part
+	for _, p := range s.partitions {
+		pt = p.parts[0]
+	}
+	s.mu.RUnlock()
+	off := int64(pt.meta.blocks[0].columns[1].offset)
+	f, err := os.OpenFile(pt.path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := []byte{0}
+	f.ReadAt(b, off)
+	b[0] ^= 0xff
+	f.WriteAt(b, off)
+	f.Close()
+	if n := len(collect(t, s, Query{})); n != 100 {
+		t.Fatalf("rows with one damaged block: %d, want the other part's 100", n)
+	}
+}
