@@ -126,15 +126,15 @@ func findField(r *Row, name string, typ ColumnType) *Field {
 // searcher runs one query. It owns the buffers reused across blocks, so a
 // query allocates per query, not per block or row.
 type searcher struct {
-	q    *Query
-	fn   func(*Row) bool
-	dec  *zstd.Decoder
+	q   *Query
+	fn  func(*Row) bool
+	dec *zstd.Decoder
 	// onCorrupt is told of a block that fails its checksum or decoding;
 	// the search goes on without it.
 	onCorrupt func(p *part, block int, err error)
-	row  Row
-	sel  []bool
-	cols []decodedColumn
+	row       Row
+	sel       []bool
+	cols      []decodedColumn
 	// filterCol maps each filter to its column in the current block
 	// (-1: absent).
 	filterCol []int
