@@ -3,7 +3,6 @@ package traces_test
 import (
 	"context"
 	"flag"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -219,5 +218,22 @@ func BenchmarkWriteSpans(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(spans))/b.Elapsed().Seconds(), "spans/s")
 	b.ReportMetric(0, "ns/op")
-	_ = fmt.Sprint
+}
+
+// BenchmarkOperations lists one service's operations, as the Jaeger UI
+// does whenever a service is picked.
+func BenchmarkOperations(b *testing.B) {
+	loadBenchData(b)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		t := time.Now()
+		ops, err := benchData.st.Operations(ctx, store.OperationQuery{Service: benchServices[i%len(benchServices)]})
+		lat = append(lat, time.Since(t))
+		if err != nil || len(ops) != 2 {
+			b.Fatalf("operations: %v, %v", ops, err)
+		}
+	}
+	reportLatency(b, lat)
 }
