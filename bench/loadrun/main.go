@@ -100,7 +100,12 @@ func run() error {
 		return err
 	}
 	time.Sleep(2 * time.Second)
+	// Some servers create the counter with their first span: absent
+	// means zero here.
 	before, err := accepted(o.metricsURL, o.metric)
+	if errors.Is(err, errNoMetric) {
+		before, err = 0, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -195,6 +200,8 @@ func waitListening(addr string, timeout time.Duration) error {
 	return fmt.Errorf("server not listening on %s after %v", addr, timeout)
 }
 
+var errNoMetric = errors.New("metric not found")
+
 // accepted sums every series of metric at url.
 func accepted(url, metric string) (float64, error) {
 	resp, err := http.Get(url)
@@ -233,7 +240,7 @@ func accepted(url, metric string) (float64, error) {
 		found = true
 	}
 	if !found {
-		return 0, fmt.Errorf("metric %s not found at %s", metric, url)
+		return 0, fmt.Errorf("%w: %s at %s", errNoMetric, metric, url)
 	}
 	return sum, sc.Err()
 }
@@ -296,12 +303,19 @@ func (p *peakRSS) sample() (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
+// dirSize is the disk space the files under dir take: allocated blocks,
+// as du counts them, so a sparse preallocated file counts for what it
+// holds, not for its apparent size.
 func dirSize(dir string) int64 {
 	var n int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if info, err := d.Info(); err == nil {
-				n += info.Size()
+				if st, ok := info.Sys().(*syscall.Stat_t); ok {
+					n += st.Blocks * 512
+				} else {
+					n += info.Size()
+				}
 			}
 		}
 		return nil

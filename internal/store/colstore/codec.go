@@ -70,7 +70,7 @@ func (d *decoder) uint64() uint64 {
 // input cannot make a caller allocate a huge slice.
 func (d *decoder) count(minSize int) int {
 	n := d.uvarint()
-	if d.err == nil && n > uint64(len(d.b)/max(minSize, 1)) && !(minSize == 0 && n <= 1<<20) {
+	if d.err == nil && n > uint64(len(d.b)/max(minSize, 1)) {
 		d.fail("count exceeds input")
 		return 0
 	}

@@ -373,22 +373,19 @@ func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
 		return true, nil
 	}
 
-	// Materialise the requested columns for the selected rows.
-	out := s.cols[:0:0]
+	// Materialise the requested columns for the selected rows, in the
+	// slots after the time column (filter columns there are done with).
 	first := slot
 	for ci := 1; ci < len(b.columns); ci++ {
-		k := p.meta.columns[b.columns[ci].column]
-		if !q.wants(k.name) {
+		if !q.wants(p.meta.columns[b.columns[ci].column].name) {
 			continue
 		}
-		dc, err := s.column(slot, p, b, ci)
-		if err != nil {
+		if _, err := s.column(slot, p, b, ci); err != nil {
 			return false, err
 		}
-		_ = dc
 		slot++
 	}
-	out = s.cols[first:slot]
+	out := s.cols[first:slot]
 	labels := p.meta.streams[b.stream].labels
 	for i, ok := range s.sel {
 		if !ok {
