@@ -18,14 +18,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 
 	"github.com/argus-obs/argus/internal/api/jaeger"
+	promapi "github.com/argus-obs/argus/internal/api/prometheus"
 	"github.com/argus-obs/argus/internal/buildinfo"
 	"github.com/argus-obs/argus/internal/config"
 	"github.com/argus-obs/argus/internal/ingest/otlp"
+	"github.com/argus-obs/argus/internal/ingest/otlpmetrics"
 	"github.com/argus-obs/argus/internal/store/colstore"
+	"github.com/argus-obs/argus/internal/store/metrics"
 	"github.com/argus-obs/argus/internal/store/traces"
 )
 
@@ -51,8 +55,9 @@ type App struct {
 	log      *slog.Logger
 	registry *prometheus.Registry
 
-	traceStore *colstore.Store
-	receiver   *otlp.Receiver
+	traceStore   *colstore.Store
+	metricsStore *metrics.Store
+	receiver     *otlp.Receiver
 
 	httpServer     *http.Server
 	otlpHTTPServer *http.Server
@@ -123,11 +128,40 @@ func New(opts Options) (*App, error) {
 		a.traceStore.Close()
 		return nil, err
 	}
+	a.metricsStore, err = metrics.Open(metrics.Options{
+		Dir:        filepath.Join(opts.DataDir, "metrics"),
+		Retention:  opts.Retention,
+		Logger:     a.log.With("component", "tsdb"),
+		Registerer: a.registry,
+	})
+	if err != nil {
+		a.traceStore.Close()
+		return nil, fmt.Errorf("open metrics store: %w", err)
+	}
+	promAPI := promapi.New(promapi.Options{
+		Store:         a.metricsStore,
+		ListenAddress: opts.HTTPAddr,
+		Logger:        a.log.With("component", "prometheus-api"),
+		Registerer:    a.registry,
+		Gatherer:      a.registry,
+		Flags: map[string]string{
+			"http.addr": opts.HTTPAddr, "data.dir": opts.DataDir, "retention": opts.Retention.String(),
+		},
+	})
+	// OTLP/HTTP metrics at the standard path go to the same Prometheus
+	// receiver that serves /api/v1/otlp/v1/metrics.
+	otlpMetrics := a.limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/api/v1/otlp/v1/metrics"
+		promAPI.ServeHTTP(w, r2)
+	}))
 
 	api := newAPIMetrics(a.registry)
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/traces", api.instrument("otlp_traces", a.receiver))
 	mux.Handle("/jaeger/", api.instrument("jaeger", jaegerAPI))
+	mux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
+	mux.Handle("/api/v1/", api.instrument("prometheus", a.limitBody(promAPI)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.serveReady)
 	mux.Handle("GET /metrics", promhttpHandler(a.registry))
@@ -144,6 +178,7 @@ func New(opts Options) (*App, error) {
 
 	otlpMux := http.NewServeMux()
 	otlpMux.Handle("POST /v1/traces", api.instrument("otlp_traces", a.receiver))
+	otlpMux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
 	a.otlpHTTPServer = newHTTPServer(otlpMux)
 
 	a.grpcServer = grpc.NewServer(
@@ -151,6 +186,7 @@ func New(opts Options) (*App, error) {
 		grpc.ConnectionTimeout(30*time.Second),
 	)
 	ptraceotlp.RegisterGRPCServer(a.grpcServer, a.receiver.GRPCServer())
+	pmetricotlp.RegisterGRPCServer(a.grpcServer, otlpmetrics.New(a.metricsStore.DB(), nil, a.log))
 	return a, nil
 }
 
@@ -271,9 +307,26 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if err := a.traceStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close trace store: %w", err))
 		}
+		if err := a.metricsStore.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close metrics store: %w", err))
+		}
 		a.shutErr = errors.Join(errs...)
 	})
 	return a.shutErr
+}
+
+// limitBody caps request bodies at the configured ingest limit (413
+// beyond it), for handlers that do not enforce one themselves.
+func (a *App) limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := a.cfg.Load().Limits.EffectiveMaxRequestBytes()
+		if r.ContentLength > limit {
+			http.Error(w, fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (a *App) serveReady(w http.ResponseWriter, _ *http.Request) {
@@ -296,7 +349,8 @@ func serveIndex(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, `Argus %s
 
-OTLP/HTTP        POST /v1/traces
+OTLP/HTTP        POST /v1/traces, POST /v1/metrics
+Prometheus API   /api/v1/query, /api/v1/query_range, /api/v1/series, ... ; remote write POST /api/v1/write
 Jaeger query     /jaeger/api/services, /jaeger/api/traces, /jaeger/api/v3/...
 Own metrics      /metrics
 Health           /healthz, /readyz

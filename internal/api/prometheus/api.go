@@ -1,0 +1,201 @@
+// Package prometheus serves the Prometheus HTTP API (/api/v1/...) over
+// Argus's metrics store, so Grafana's Prometheus data source, promtool and
+// every other Prometheus client work against Argus unchanged.
+//
+// It does not re-implement the API: it mounts Prometheus's own handlers
+// (package web/api/v1) and query engine, so the JSON shapes, error types,
+// parameter parsing and the remote-write and OTLP receivers are exactly
+// Prometheus's.
+package prometheus
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"time"
+
+	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
+	promclient "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/route"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/scrape"
+	v1 "github.com/prometheus/prometheus/web/api/v1"
+
+	"github.com/argus-obs/argus/internal/buildinfo"
+	"github.com/argus-obs/argus/internal/store/metrics"
+)
+
+// Options configures the API. Store is required; the zero value of every
+// other field works.
+type Options struct {
+	Store *metrics.Store
+	// Targets reports scrape targets for /api/v1/targets. Nil reports none.
+	Targets v1.TargetRetriever
+	// Rules reports rule groups and alerts for /api/v1/rules and
+	// /api/v1/alerts. Nil reports none.
+	Rules v1.RulesRetriever
+	// Config returns the Prometheus-format configuration in force (its
+	// global section and OTLP settings shape what the receivers do). Nil
+	// means Prometheus's defaults.
+	Config func() config.Config
+	// Flags are reported by /api/v1/status/flags.
+	Flags map[string]string
+	// ListenAddress is the HTTP address, for /api/v1/targets URLs.
+	ListenAddress string
+	Logger        *slog.Logger
+	// Registerer receives the query engine's and receivers' metrics;
+	// Gatherer is what /api/v1/status/... reads them from.
+	Registerer promclient.Registerer
+	Gatherer   promclient.Gatherer
+	// QueryTimeout bounds one PromQL evaluation. Zero means 2 minutes,
+	// Prometheus's default.
+	QueryTimeout time.Duration
+}
+
+// API is the Prometheus HTTP API. It is an http.Handler for every path
+// under /api/v1/.
+type API struct {
+	router *route.Router
+	engine *promql.Engine
+}
+
+// New builds the API and its PromQL engine.
+func New(opts Options) *API {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = promclient.NewRegistry()
+	}
+	if opts.Gatherer == nil {
+		opts.Gatherer = promclient.NewRegistry()
+	}
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = 2 * time.Minute
+	}
+	if opts.Config == nil {
+		def := config.DefaultConfig
+		opts.Config = func() config.Config { return def }
+	}
+	p := parser.NewParser(parser.Options{})
+	engine := promql.NewEngine(promql.EngineOpts{
+		Logger:               opts.Logger,
+		Reg:                  opts.Registerer,
+		MaxSamples:           50_000_000,
+		Timeout:              opts.QueryTimeout,
+		LookbackDelta:        5 * time.Minute,
+		EnableAtModifier:     true,
+		EnableNegativeOffset: true,
+		EnablePerStepStats:   true,
+		Parser:               p,
+	})
+	db := opts.Store.DB()
+	targets := opts.Targets
+	if targets == nil {
+		targets = noTargets{}
+	}
+	rulesRetriever := opts.Rules
+	if rulesRetriever == nil {
+		rulesRetriever = noRules{}
+	}
+	info := buildinfo.Get()
+	started := time.Now()
+	api := v1.NewAPI(
+		engine, db, db, db,
+		func(context.Context) v1.ScrapePoolsRetriever { return targetsPools{targets} },
+		func(context.Context) v1.TargetRetriever { return targets },
+		func(context.Context) v1.AlertmanagerRetriever { return noAlertmanagers{} },
+		opts.Config,
+		opts.Flags,
+		v1.GlobalURLOptions{ListenAddress: opts.ListenAddress, Host: opts.ListenAddress, Scheme: "http"},
+		func(f http.HandlerFunc) http.HandlerFunc { return f }, // Argus answers only once its stores are open
+		metrics.AdminStats{Store: opts.Store},
+		"",    // the TSDB directory: only the admin snapshot endpoint uses it
+		false, // admin endpoints (delete series, snapshot) stay off
+		false, 0,
+		opts.Logger,
+		func(context.Context) v1.RulesRetriever { return rulesRetriever },
+		5e7, 10, 1048576, // remote read limits, Prometheus's defaults
+		false, // not an agent
+		nil,   // no CORS
+		func() (v1.RuntimeInfo, error) { return runtimeInfo(started), nil },
+		&v1.PrometheusVersion{Version: info.Version, Revision: info.Revision, GoVersion: info.GoVersion, BuildDate: info.BuildDate, Branch: "argus"},
+		nil, nil, // notifications
+		opts.Gatherer, opts.Registerer,
+		nil,  // default stats renderer
+		true, // remote-write receiver at /api/v1/write
+		remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
+		true,  // OTLP receiver at /api/v1/otlp/v1/metrics
+		false, // OTLP delta temporality is not converted
+		false, // nor ingested natively
+		5*time.Minute,
+		false, // no __type__/__unit__ labels
+		false, // no metadata from remote write
+		nil,   // Prometheus's error codes
+		nil,   // no feature registry
+		v1.OpenAPIOptions{},
+		p,
+		false, // no query cost
+		opts.QueryTimeout,
+	)
+	r := route.New().WithPrefix("/api/v1")
+	api.Register(r)
+	return &API{router: r, engine: engine}
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
+
+// Engine returns the PromQL engine, for rules and other in-process users.
+func (a *API) Engine() *promql.Engine { return a.engine }
+
+func runtimeInfo(started time.Time) v1.RuntimeInfo {
+	cwd, _ := os.Getwd()
+	host, _ := os.Hostname()
+	return v1.RuntimeInfo{
+		StartTime:      started,
+		CWD:            cwd,
+		Hostname:       host,
+		GoroutineCount: runtime.NumGoroutine(),
+		GOMAXPROCS:     runtime.GOMAXPROCS(0),
+		GOMEMLIMIT:     debugMemoryLimit(),
+		GOGC:           os.Getenv("GOGC"),
+		GODEBUG:        os.Getenv("GODEBUG"),
+	}
+}
+
+type noTargets struct{}
+
+func (noTargets) TargetsActive() map[string][]*scrape.Target  { return nil }
+func (noTargets) TargetsDropped() map[string][]*scrape.Target { return nil }
+func (noTargets) TargetsDroppedCounts() map[string]int        { return nil }
+func (noTargets) ScrapePoolConfig(string) (*config.ScrapeConfig, error) {
+	return nil, errNoScrapePool
+}
+
+// targetsPools lists the scrape pools of a target retriever.
+type targetsPools struct{ t v1.TargetRetriever }
+
+func (p targetsPools) ScrapePools() []string {
+	var pools []string
+	for pool := range p.t.TargetsActive() {
+		pools = append(pools, pool)
+	}
+	return pools
+}
+
+type noRules struct{}
+
+func (noRules) RuleGroups() []*rules.Group           { return nil }
+func (noRules) AlertingRules() []*rules.AlertingRule { return nil }
+
+type noAlertmanagers struct{}
+
+func (noAlertmanagers) Alertmanagers() []*url.URL        { return nil }
+func (noAlertmanagers) DroppedAlertmanagers() []*url.URL { return nil }
