@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	promconfig "github.com/prometheus/prometheus/config"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
@@ -28,6 +29,7 @@ import (
 	"github.com/argus-obs/argus/internal/config"
 	"github.com/argus-obs/argus/internal/ingest/otlp"
 	"github.com/argus-obs/argus/internal/ingest/otlpmetrics"
+	"github.com/argus-obs/argus/internal/ingest/scrape"
 	"github.com/argus-obs/argus/internal/store/colstore"
 	"github.com/argus-obs/argus/internal/store/metrics"
 	"github.com/argus-obs/argus/internal/store/traces"
@@ -58,6 +60,10 @@ type App struct {
 	traceStore   *colstore.Store
 	metricsStore *metrics.Store
 	receiver     *otlp.Receiver
+	scraper      *scrape.Scraper
+	// promCfg is the Prometheus-format config in force (scrape jobs with
+	// the self-scrape job added); nil until Start knows the HTTP address.
+	promCfg atomic.Pointer[promconfig.Config]
 
 	httpServer     *http.Server
 	otlpHTTPServer *http.Server
@@ -138,8 +144,16 @@ func New(opts Options) (*App, error) {
 		a.traceStore.Close()
 		return nil, fmt.Errorf("open metrics store: %w", err)
 	}
+	a.scraper, err = scrape.New(a.metricsStore.DB(), a.registry, a.log)
+	if err != nil {
+		a.traceStore.Close()
+		a.metricsStore.Close()
+		return nil, err
+	}
 	promAPI := promapi.New(promapi.Options{
 		Store:         a.metricsStore,
+		Targets:       a.scraper.Targets(),
+		Config:        a.prometheusConfig,
 		ListenAddress: opts.HTTPAddr,
 		Logger:        a.log.With("component", "prometheus-api"),
 		Registerer:    a.registry,
@@ -186,7 +200,7 @@ func New(opts Options) (*App, error) {
 		grpc.ConnectionTimeout(30*time.Second),
 	)
 	ptraceotlp.RegisterGRPCServer(a.grpcServer, a.receiver.GRPCServer())
-	pmetricotlp.RegisterGRPCServer(a.grpcServer, otlpmetrics.New(a.metricsStore.DB(), nil, a.log))
+	pmetricotlp.RegisterGRPCServer(a.grpcServer, otlpmetrics.New(a.metricsStore.DB(), a.prometheusConfig, a.log))
 	return a, nil
 }
 
@@ -240,6 +254,12 @@ func (a *App) Start(ctx context.Context) error {
 	serve("http", func() error { return a.httpServer.Serve(httpL) })
 	serve("otlp http", func() error { return a.otlpHTTPServer.Serve(otlpHTTPL) })
 	serve("otlp grpc", func() error { return a.grpcServer.Serve(grpcL) })
+	// Scraping starts once the HTTP address is known: the self-scrape job
+	// targets it.
+	if err := a.applyScrapeConfig(a.cfg.Load()); err != nil {
+		return err
+	}
+	a.scraper.Start()
 	a.ready.Store(true)
 	a.log.Info("argus is ready",
 		"http", httpL.Addr().String(), "otlp_grpc", grpcL.Addr().String(), "otlp_http", otlpHTTPL.Addr().String(),
@@ -271,11 +291,42 @@ func (a *App) Reload() error {
 		a.log.Error("config reload failed; keeping the running config", "error", err)
 		return err
 	}
+	if err := a.applyScrapeConfig(cfg); err != nil {
+		a.reloads.WithLabelValues("failure").Inc()
+		a.log.Error("config reload failed; keeping the running config", "error", err)
+		return err
+	}
 	a.receiver.SetMaxRequestBytes(cfg.Limits.EffectiveMaxRequestBytes())
 	a.cfg.Store(cfg)
 	a.reloads.WithLabelValues("success").Inc()
 	a.log.Info("config reloaded", "file", a.opts.ConfigFile)
 	return nil
+}
+
+// applyScrapeConfig points the scraper at cfg's jobs plus the self-scrape
+// job for the bound HTTP address.
+func (a *App) applyScrapeConfig(cfg *config.Config) error {
+	if len(a.listeners) == 0 {
+		return nil // not started: Start applies it
+	}
+	prom, err := cfg.Prometheus(a.listeners[0].Addr().String())
+	if err != nil {
+		return err
+	}
+	if err := a.scraper.ApplyConfig(prom); err != nil {
+		return fmt.Errorf("apply scrape config: %w", err)
+	}
+	a.promCfg.Store(prom)
+	return nil
+}
+
+// prometheusConfig returns the Prometheus-format config in force, for the
+// Prometheus API (its /status/config and OTLP translation settings).
+func (a *App) prometheusConfig() promconfig.Config {
+	if c := a.promCfg.Load(); c != nil {
+		return *c
+	}
+	return promconfig.DefaultConfig
 }
 
 // Shutdown stops taking requests, lets those in flight finish (until ctx
@@ -304,6 +355,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			}
 		}
 		wg.Wait()
+		a.scraper.Shutdown()
 		if err := a.traceStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close trace store: %w", err))
 		}

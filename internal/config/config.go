@@ -1,5 +1,5 @@
 // Package config loads Argus's policy file: the YAML settings that may
-// change while the server runs (limits today; scrape targets, rules,
+// change while the server runs (scrape targets and limits today; rules,
 // notifiers and actions as those subsystems land). Process facts such as
 // listen addresses and the data directory are flags, not config.
 //
@@ -13,15 +13,36 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 
+	promconfig "github.com/prometheus/prometheus/config"
+	promyaml "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 )
 
 // Config is the policy file. The zero value is the default configuration.
+//
+// An example, with one scrape job in Prometheus's format:
+//
+//	global:
+//	  scrape_interval: 15s
+//	scrape_configs:
+//	  - job_name: shop
+//	    static_configs:
+//	      - targets: ["127.0.0.1:8080"]
+//	limits:
+//	  max_request_bytes: 16MiB
 type Config struct {
+	// Global and ScrapeConfigs are Prometheus's own configuration
+	// sections, in Prometheus's format, so an existing prometheus.yml's
+	// scrape jobs work unchanged. They are validated by Prometheus's
+	// config package; Prometheus returns the parsed form.
+	Global        yaml.Node `yaml:"global"`
+	ScrapeConfigs yaml.Node `yaml:"scrape_configs"`
+
 	Limits Limits `yaml:"limits"`
 }
 
@@ -73,8 +94,70 @@ func Parse(data []byte) (*Config, error) {
 		}
 		return nil, err
 	}
+	var errs []error
 	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := cfg.loadPrometheus(nil); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	return cfg, nil
+}
+
+// SelfScrapeJob is the job under which Argus scrapes its own /metrics
+// unless the config defines a job of that name.
+const SelfScrapeJob = "argus"
+
+// Prometheus returns the Prometheus configuration the scrape manager and
+// query API run with: the file's global and scrape_configs sections, with
+// defaults applied, plus a job scraping Argus's own /metrics at selfAddr
+// when the file has no job named "argus".
+func (c *Config) Prometheus(selfAddr string) (*promconfig.Config, error) {
+	self := &promconfig.ScrapeConfig{}
+	return c.loadPrometheus(func(cfg *promconfig.Config) error {
+		for _, sc := range cfg.ScrapeConfigs {
+			if sc.JobName == SelfScrapeJob {
+				return nil
+			}
+		}
+		doc := fmt.Sprintf("job_name: %s\nstatic_configs:\n  - targets: [%q]\n", SelfScrapeJob, selfAddr)
+		if err := promyaml.UnmarshalStrict([]byte(doc), self); err != nil {
+			return err
+		}
+		if err := self.Validate(cfg.GlobalConfig); err != nil {
+			return err
+		}
+		cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, self)
+		return nil
+	})
+}
+
+// loadPrometheus hands the Prometheus sections to Prometheus's config
+// loader, which applies its defaults and validates them, then lets edit
+// adjust the result.
+func (c *Config) loadPrometheus(edit func(*promconfig.Config) error) (*promconfig.Config, error) {
+	doc := map[string]*yaml.Node{}
+	if c.Global.Kind != 0 {
+		doc["global"] = &c.Global
+	}
+	if c.ScrapeConfigs.Kind != 0 {
+		doc["scrape_configs"] = &c.ScrapeConfigs
+	}
+	text, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := promconfig.Load(string(text), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, fmt.Errorf("scrape_configs: %w", err)
+	}
+	if edit != nil {
+		if err := edit(cfg); err != nil {
+			return nil, fmt.Errorf("scrape_configs: %w", err)
+		}
 	}
 	return cfg, nil
 }

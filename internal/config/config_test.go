@@ -44,3 +44,49 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestScrapeConfigs(t *testing.T) {
+	cfg, err := Parse([]byte(`
+global:
+  scrape_interval: 5s
+scrape_configs:
+  - job_name: shop
+    metrics_path: /stats
+    static_configs:
+      - targets: ["127.0.0.1:8080"]
+    relabel_configs:
+      - target_label: team
+        replacement: checkout
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, err := cfg.Prometheus("127.0.0.1:7070")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prom.ScrapeConfigs) != 2 {
+		t.Fatalf("jobs: %d", len(prom.ScrapeConfigs))
+	}
+	shop, self := prom.ScrapeConfigs[0], prom.ScrapeConfigs[1]
+	if shop.JobName != "shop" || shop.MetricsPath != "/stats" || shop.ScrapeInterval.String() != "5s" {
+		t.Errorf("shop job: %s %s %s", shop.JobName, shop.MetricsPath, shop.ScrapeInterval)
+	}
+	if self.JobName != SelfScrapeJob || self.MetricsPath != "/metrics" || self.ScrapeInterval.String() != "5s" {
+		t.Errorf("self job: %s %s %s", self.JobName, self.MetricsPath, self.ScrapeInterval)
+	}
+}
+
+func TestScrapeConfigErrors(t *testing.T) {
+	_, err := Parse([]byte(`
+scrape_configs:
+  - job_name: shop
+    scrape_interval: 5s
+    scrape_timeout: 10s
+    static_configs:
+      - targets: ["127.0.0.1:8080"]
+`))
+	if err == nil || !strings.Contains(err.Error(), "scrape timeout greater than scrape interval") {
+		t.Fatalf("err = %v", err)
+	}
+}
