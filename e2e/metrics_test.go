@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 )
@@ -78,7 +79,10 @@ func exportMetrics(t *testing.T, exp sdkmetric.Exporter, service string, count i
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	// Measurements made inside a sampled span carry its trace ID as an
+	// exemplar (the SDK's default trace-based exemplar filter).
+	ctx, span := sdktrace.NewTracerProvider().Tracer("e2e").Start(context.Background(), "request")
+	defer span.End()
 	for i := range count {
 		requests.Add(ctx, 1, metric.WithAttributes(attribute.String("route", "/checkout")))
 		latency.Record(ctx, float64(i%3)*0.05, metric.WithAttributes(attribute.String("route", "/checkout")))
@@ -150,11 +154,55 @@ func TestMetricsOTLPAndPromQL(t *testing.T) {
 		t.Errorf("buildinfo: %+v", build)
 	}
 
-	// Samples survive a restart (from the TSDB's WAL).
+	exemplars := func() []string {
+		var ex promResponse[[]struct {
+			SeriesLabels map[string]string `json:"seriesLabels"`
+			Exemplars    []struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"exemplars"`
+		}]
+		now := time.Now()
+		s.getJSON(fmt.Sprintf("/api/v1/query_exemplars?query=%s&start=%d&end=%d",
+			url.QueryEscape(`http_server_duration_seconds_bucket{job="frontend"}`), now.Add(-time.Hour).Unix(), now.Add(time.Minute).Unix()), 200, &ex)
+		var ids []string
+		for _, series := range ex.Data {
+			for _, e := range series.Exemplars {
+				ids = append(ids, e.Labels["trace_id"])
+			}
+		}
+		return ids
+	}
+	before := exemplars()
+	if len(before) == 0 || len(before[0]) != 32 {
+		t.Errorf("exemplars with trace IDs: %v", before)
+	}
+
+	// Samples and exemplars survive a restart (from the TSDB's WAL).
 	s.stop()
 	s = startArgus(t, dir)
 	v = s.query(`sum(http_server_requests_total)`)
 	if len(v.Result) != 1 || sampleValue(t, v, 0) != 12 {
 		t.Errorf("after restart: %+v", v.Result)
+	}
+	if after := exemplars(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("exemplars after restart: %v, before: %v", after, before)
+	}
+}
+
+// TestMetricsSurviveCrash kills argus with SIGKILL right after an
+// acknowledged OTLP metrics export: the samples are there after a restart.
+func TestMetricsSurviveCrash(t *testing.T) {
+	dir := t.TempDir()
+	s := startArgus(t, dir)
+	exp, err := otlpmetricgrpc.New(context.Background(), otlpmetricgrpc.WithEndpoint(s.grpcAddr), otlpmetricgrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportMetrics(t, exp, "crashy", 9)
+	s.kill()
+	s = startArgus(t, dir)
+	v := s.query(`http_server_requests_total{job="crashy"}`)
+	if len(v.Result) != 1 || sampleValue(t, v, 0) != 9 {
+		t.Fatalf("after SIGKILL and restart: %+v", v.Result)
 	}
 }
