@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"testing"
@@ -68,7 +69,11 @@ func exportMetrics(t *testing.T, exp sdkmetric.Exporter, service string, count i
 	reader := sdkmetric.NewManualReader()
 	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(service),
 		semconv.ServiceInstanceID("instance-1"), attribute.String("deployment.environment", "test"))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
+	// queue.wait is an exponential histogram, which becomes a Prometheus
+	// native histogram.
+	exponential := sdkmetric.NewView(sdkmetric.Instrument{Name: "queue.wait"},
+		sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}})
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res), sdkmetric.WithView(exponential))
 	m := mp.Meter("e2e")
 	requests, err := m.Int64Counter("http.server.requests", metric.WithUnit("{request}"))
 	if err != nil {
@@ -79,6 +84,10 @@ func exportMetrics(t *testing.T, exp sdkmetric.Exporter, service string, count i
 	if err != nil {
 		t.Fatal(err)
 	}
+	queueWait, err := m.Float64Histogram("queue.wait", metric.WithUnit("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Measurements made inside a sampled span carry its trace ID as an
 	// exemplar (the SDK's default trace-based exemplar filter).
 	ctx, span := sdktrace.NewTracerProvider().Tracer("e2e").Start(context.Background(), "request")
@@ -86,6 +95,7 @@ func exportMetrics(t *testing.T, exp sdkmetric.Exporter, service string, count i
 	for i := range count {
 		requests.Add(ctx, 1, metric.WithAttributes(attribute.String("route", "/checkout")))
 		latency.Record(ctx, float64(i%3)*0.05, metric.WithAttributes(attribute.String("route", "/checkout")))
+		queueWait.Record(ctx, float64(i+1)*0.01)
 	}
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(ctx, &rm); err != nil {
@@ -131,6 +141,14 @@ func TestMetricsOTLPAndPromQL(t *testing.T) {
 	v = s.query(`http_server_duration_seconds_bucket{job="frontend",le="0.01"}`)
 	if len(v.Result) != 1 || sampleValue(t, v, 0) != 3 { // the three zeros of 0, 0.05, 0.1, 0, ...
 		t.Errorf("bucket le=0.01: %+v", v.Result)
+	}
+	v = s.query(`histogram_count(queue_wait_seconds{job="frontend"})`)
+	if len(v.Result) != 1 || sampleValue(t, v, 0) != 7 {
+		t.Errorf("native histogram count: %+v", v.Result)
+	}
+	v = s.query(`histogram_quantile(0.5, queue_wait_seconds{job="frontend"})`)
+	if len(v.Result) != 1 || math.Abs(sampleValue(t, v, 0)-0.04) > 0.01 {
+		t.Errorf("native histogram median (want about 0.04): %+v", v.Result)
 	}
 	v = s.query(`target_info{job="inventory"}`)
 	if len(v.Result) != 1 || v.Result[0].Metric["deployment_environment"] != "test" {

@@ -245,6 +245,17 @@ remote_write:
 		`count(up == 1)`,
 		`scalar(sum(shop_inflight))`,
 	}
+	// promtool, Prometheus's own client, against argus.
+	promtool := filepath.Join(filepath.Dir(promBin), "promtool")
+	out, err := exec.Command(promtool, "query", "instant", s.url(""), `count by (route) (shop_inflight)`).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `route="/checkout"`) {
+		t.Errorf("promtool query instant: %v\n%s", err, out)
+	}
+	out, err = exec.Command(promtool, "query", "labels", s.url(""), "job").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "shop") {
+		t.Errorf("promtool query labels: %v\n%s", err, out)
+	}
+
 	for _, q := range queries {
 		a, err := promQuery(t, s.url(""), q, at)
 		if err != nil {

@@ -56,6 +56,14 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 
+	// Metrics receivers: Prometheus's answers for bodies they cannot read.
+	if code, body := post(t, s.url("/api/v1/write"), "application/x-protobuf", []byte("not snappy")); code != 400 {
+		t.Errorf("malformed remote write: %d %s", code, body)
+	}
+	if code, body := post(t, s.url("/v1/metrics"), "application/x-protobuf", []byte{0xff, 0xff, 0xff}); code != 400 {
+		t.Errorf("malformed OTLP metrics: %d %s", code, body)
+	}
+
 	// One valid span and two invalid ones in one gRPC request.
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
