@@ -236,13 +236,14 @@ remote_write:
 		`histogram_quantile(0.5, sum by (le) (rate(shop_request_duration_seconds_bucket[15s])))`,
 		`shop_requests_total offset 5s`,
 		`max_over_time(rate(shop_requests_total[5s])[15s:2s])`,
+		`max_over_time(shop_inflight[2m:])`, // no step: the evaluation interval
 		`label_replace(shop_inflight, "path", "$1", "route", "/(.*)")`,
 		`absent(shop_nothing_total)`,
 		`absent(shop_inflight)`,
 		`sum by (route) (rate(shop_requests_total{code="500"}[15s])) / on (route) sum by (route) (rate(shop_requests_total[15s]))`,
 		`rate(shop_requests_total[10s]) / ignoring (code) group_left sum without (code) (rate(shop_requests_total[10s]))`,
 		`shop_inflight * on (route) group_left (owner) shop_route_info`,
-		`count(up == 1)`,
+		`count(up{job="shop"} == 1)`, // argus also scrapes itself (job "argus")
 		`scalar(sum(shop_inflight))`,
 	}
 	// promtool, Prometheus's own client, against argus.

@@ -61,6 +61,7 @@ type App struct {
 	metricsStore *metrics.Store
 	receiver     *otlp.Receiver
 	scraper      *scrape.Scraper
+	promAPI      *promapi.API
 	// promCfg is the Prometheus-format config in force (scrape jobs with
 	// the self-scrape job added); nil until Start knows the HTTP address.
 	promCfg atomic.Pointer[promconfig.Config]
@@ -150,7 +151,7 @@ func New(opts Options) (*App, error) {
 		a.metricsStore.Close()
 		return nil, err
 	}
-	promAPI := promapi.New(promapi.Options{
+	a.promAPI, err = promapi.New(promapi.Options{
 		Store:         a.metricsStore,
 		Targets:       a.scraper.Targets(),
 		Config:        a.prometheusConfig,
@@ -162,6 +163,12 @@ func New(opts Options) (*App, error) {
 			"http.addr": opts.HTTPAddr, "data.dir": opts.DataDir, "retention": opts.Retention.String(),
 		},
 	})
+	if err != nil {
+		a.traceStore.Close()
+		a.metricsStore.Close()
+		return nil, err
+	}
+	promAPI := a.promAPI
 	// OTLP/HTTP metrics at the standard path go to the same Prometheus
 	// receiver that serves /api/v1/otlp/v1/metrics.
 	otlpMetrics := a.limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +207,7 @@ func New(opts Options) (*App, error) {
 		grpc.ConnectionTimeout(30*time.Second),
 	)
 	ptraceotlp.RegisterGRPCServer(a.grpcServer, a.receiver.GRPCServer())
-	pmetricotlp.RegisterGRPCServer(a.grpcServer, otlpmetrics.New(a.metricsStore.DB(), a.prometheusConfig, a.log))
+	pmetricotlp.RegisterGRPCServer(a.grpcServer, otlpmetrics.New(otlpMetrics, a.log))
 	return a, nil
 }
 
@@ -358,6 +365,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.scraper.Shutdown()
 		if err := a.traceStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close trace store: %w", err))
+		}
+		if err := a.promAPI.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close query engine: %w", err))
 		}
 		if err := a.metricsStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close metrics store: %w", err))

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/util/notifications"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
 
 	"github.com/argus-obs/argus/internal/buildinfo"
@@ -66,7 +67,7 @@ type API struct {
 }
 
 // New builds the API and its PromQL engine.
-func New(opts Options) *API {
+func New(opts Options) (*API, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -84,12 +85,24 @@ func New(opts Options) *API {
 		opts.Config = func() config.Config { return def }
 	}
 	p := parser.NewParser(parser.Options{})
+	// At most 20 queries run at once, as in Prometheus; the tracker also
+	// logs the queries that were running when the process crashed.
+	tracker, err := promql.NewActiveQueryTracker(opts.Store.Dir(), 20, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	engine := promql.NewEngine(promql.EngineOpts{
-		Logger:               opts.Logger,
-		Reg:                  opts.Registerer,
-		MaxSamples:           50_000_000,
-		Timeout:              opts.QueryTimeout,
-		LookbackDelta:        5 * time.Minute,
+		Logger:             opts.Logger,
+		Reg:                opts.Registerer,
+		MaxSamples:         50_000_000,
+		Timeout:            opts.QueryTimeout,
+		ActiveQueryTracker: tracker,
+		LookbackDelta:      5 * time.Minute,
+		// A subquery without a step ([1h:]) steps by the global
+		// evaluation interval, as in Prometheus.
+		NoStepSubqueryIntervalFn: func(int64) int64 {
+			return time.Duration(opts.Config().GlobalConfig.EvaluationInterval).Milliseconds()
+		},
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
 		EnablePerStepStats:   true,
@@ -126,7 +139,8 @@ func New(opts Options) *API {
 		nil,   // no CORS
 		func() (v1.RuntimeInfo, error) { return runtimeInfo(started), nil },
 		&v1.PrometheusVersion{Version: info.Version, Revision: info.Revision, GoVersion: info.GoVersion, BuildDate: info.BuildDate, Branch: "argus"},
-		nil, nil, // notifications
+		func() []notifications.Notification { return nil },
+		func() (<-chan notifications.Notification, func(), bool) { return nil, func() {}, false },
 		opts.Gatherer, opts.Registerer,
 		nil,  // default stats renderer
 		true, // remote-write receiver at /api/v1/write
@@ -146,8 +160,11 @@ func New(opts Options) *API {
 	)
 	r := route.New().WithPrefix("/api/v1")
 	api.Register(r)
-	return &API{router: r, engine: engine}
+	return &API{router: r, engine: engine}, nil
 }
+
+// Close releases the engine's query tracker.
+func (a *API) Close() error { return a.engine.Close() }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }

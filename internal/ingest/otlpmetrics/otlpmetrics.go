@@ -1,20 +1,19 @@
-// Package otlpmetrics takes OTLP metrics over gRPC and writes them to the
-// metrics store, translated by Prometheus's own OTLP translator, exactly as
-// the OTLP/HTTP receiver of Prometheus's HTTP API does for /v1/metrics:
-// resource attributes to target_info, service.name and service.instance.id
-// to job and instance, units and _total suffixes, classic and exponential
-// histograms, exemplars.
+// Package otlpmetrics serves OTLP metrics over gRPC by handing each export
+// to the OTLP/HTTP receiver of Prometheus's HTTP API (the one behind
+// /v1/metrics), so both transports share one translation (Prometheus's
+// own: resource attributes to target_info, service.name and
+// service.instance.id to job and instance, units and _total suffixes,
+// classic and exponential histograms, exemplars) and one set of rules for
+// what is stored and what is refused.
 package otlpmetrics
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"log/slog"
-	"sync"
+	"net/http"
+	"strings"
 
-	"github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/storage"
-	otlptranslator "github.com/prometheus/prometheus/storage/remote/otlptranslator/prometheusremotewrite"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -24,69 +23,78 @@ import (
 type Receiver struct {
 	pmetricotlp.UnimplementedGRPCServer
 
-	appendable storage.AppendableV2
-	config     func() config.Config
-	log        *slog.Logger
-	converters sync.Pool // of *otlptranslator.PrometheusConverter
+	handler http.Handler
+	log     *slog.Logger
 }
 
-// New returns a receiver appending to app, with the OTLP translation
-// settings of cfg (nil: Prometheus's defaults) and logging to log.
-func New(app storage.AppendableV2, cfg func() config.Config, log *slog.Logger) *Receiver {
-	if cfg == nil {
-		def := config.DefaultConfig
-		cfg = func() config.Config { return def }
-	}
+// New returns a receiver that passes exports to handler, an OTLP/HTTP
+// metrics handler.
+func New(handler http.Handler, log *slog.Logger) *Receiver {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Receiver{appendable: app, config: cfg, log: log}
-	r.converters.New = func() any { return otlptranslator.NewPrometheusConverter(nil) }
-	return r
+	return &Receiver{handler: handler, log: log}
 }
 
 // Export implements pmetricotlp.GRPCServer.
 func (r *Receiver) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	err := r.write(ctx, req)
-	switch {
-	case err == nil:
+	body, err := req.MarshalProto()
+	if err != nil {
+		return pmetricotlp.NewExportResponse(), status.Error(codes.Internal, err.Error())
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "/v1/metrics", bytes.NewReader(body))
+	if err != nil {
+		return pmetricotlp.NewExportResponse(), status.Error(codes.Internal, err.Error())
+	}
+	hreq.Header.Set("Content-Type", "application/x-protobuf")
+	var w responseRecorder
+	r.handler.ServeHTTP(&w, hreq)
+	msg := strings.TrimSpace(w.body.String())
+	switch code := w.status(); {
+	case code < 300:
 		return pmetricotlp.NewExportResponse(), nil
-	case errors.Is(err, storage.ErrOutOfOrderSample), errors.Is(err, storage.ErrOutOfBounds),
-		errors.Is(err, storage.ErrDuplicateSampleForTimestamp), errors.Is(err, storage.ErrTooOldSample):
-		// Permanent for these samples: a retry would fail the same way.
-		return pmetricotlp.NewExportResponse(), status.Error(codes.InvalidArgument, err.Error())
+	case code == http.StatusRequestEntityTooLarge:
+		return pmetricotlp.NewExportResponse(), status.Error(codes.InvalidArgument, msg)
+	case code < 500:
+		// Permanent for this data (malformed, out of order, too old): a
+		// retry would fail the same way, so tell the client not to.
+		return pmetricotlp.NewExportResponse(), status.Error(codes.InvalidArgument, msg)
 	default:
-		r.log.Error("store OTLP metrics", "error", err)
+		r.log.Error("store OTLP metrics", "status", code, "error", msg)
 		return pmetricotlp.NewExportResponse(), status.Error(codes.Unavailable, "metrics could not be stored; retry later")
 	}
 }
 
-func (r *Receiver) write(ctx context.Context, req pmetricotlp.ExportRequest) (err error) {
-	otlpCfg := r.config().OTLPConfig
-	app := r.appendable.AppenderV2(ctx)
-	conv := r.converters.Get().(*otlptranslator.PrometheusConverter)
-	conv.Reset(app)
-	defer func() {
-		if err != nil {
-			_ = app.Rollback()
-		} else {
-			err = app.Commit()
-		}
-		conv.Reset(nil)
-		r.converters.Put(conv)
-	}()
-	annots, err := conv.FromMetrics(ctx, req.Metrics(), otlptranslator.Settings{
-		AddMetricSuffixes:                    otlpCfg.TranslationStrategy.ShouldAddSuffixes(),
-		AllowUTF8:                            !otlpCfg.TranslationStrategy.ShouldEscape(),
-		PromoteResourceAttributes:            otlptranslator.NewPromoteResourceAttributes(otlpCfg),
-		KeepIdentifyingResourceAttributes:    otlpCfg.KeepIdentifyingResourceAttributes,
-		ConvertHistogramsToNHCB:              otlpCfg.ConvertHistogramsToNHCB,
-		PromoteScopeMetadata:                 otlpCfg.PromoteScopeMetadata,
-		LabelNameUnderscoreSanitization:      otlpCfg.LabelNameUnderscoreSanitization,
-		LabelNamePreserveMultipleUnderscores: otlpCfg.LabelNamePreserveMultipleUnderscores,
-	})
-	if ws, _ := annots.AsStrings("", 0, 0); len(ws) > 0 {
-		r.log.Warn("warnings translating OTLP metrics", "warnings", ws)
+// responseRecorder keeps what the HTTP handler answered.
+type responseRecorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (w *responseRecorder) Header() http.Header {
+	if w.header == nil {
+		w.header = http.Header{}
 	}
-	return err
+	return w.header
+}
+
+func (w *responseRecorder) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *responseRecorder) Write(b []byte) (int, error) {
+	if w.body.Len() < 4096 { // the message is all we keep
+		w.body.Write(b[:min(len(b), 4096-w.body.Len())])
+	}
+	return len(b), nil
+}
+
+func (w *responseRecorder) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/util/compression"
 )
 
 // Options configures a Store. Every field but Dir has a working zero value.
@@ -52,9 +53,16 @@ func Open(opts Options) (*Store, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	o := tsdb.DefaultOptions()
+	retention := 15 * 24 * time.Hour
 	if opts.Retention > 0 {
-		o.RetentionDuration = opts.Retention.Milliseconds()
+		retention = opts.Retention
 	}
+	o.RetentionDuration = retention.Milliseconds()
+	// As the Prometheus server does: compact blocks up to a tenth of the
+	// retention (at most 31 days), so old data is a few large blocks with
+	// one index each; and compress the WAL with snappy.
+	o.MaxBlockDuration = max(min(31*24*time.Hour, retention/10), 2*time.Hour).Milliseconds()
+	o.WALCompression = compression.Snappy
 	o.EnableExemplarStorage = true
 	o.MaxExemplars = opts.MaxExemplars
 	if o.MaxExemplars <= 0 {
@@ -73,6 +81,9 @@ func Open(opts Options) (*Store, error) {
 
 // DB returns the TSDB, for the query engine, the HTTP API and appenders.
 func (s *Store) DB() *tsdb.DB { return s.db }
+
+// Dir returns the directory the TSDB lives in.
+func (s *Store) Dir() string { return s.db.Dir() }
 
 // Close flushes and closes the TSDB. Later calls return an error.
 func (s *Store) Close() error { return s.db.Close() }
