@@ -15,10 +15,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	promconfig "github.com/prometheus/prometheus/config"
+	// The service discoveries scrape_configs may use register themselves
+	// with Prometheus's config parser on import.
+	_ "github.com/prometheus/prometheus/discovery/file" // file_sd_configs
+	_ "github.com/prometheus/prometheus/discovery/http" // http_sd_configs
 	promyaml "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 )
@@ -44,6 +49,11 @@ type Config struct {
 	ScrapeConfigs yaml.Node `yaml:"scrape_configs"`
 
 	Limits Limits `yaml:"limits"`
+
+	// dir is the directory of the file the config came from: relative
+	// paths in scrape jobs (file_sd files, password and TLS files) are
+	// resolved against it, as Prometheus does.
+	dir string
 }
 
 // Limits bound what clients may send.
@@ -73,7 +83,7 @@ func LoadFile(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(data)
+	cfg, err := parse(data, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -83,8 +93,11 @@ func LoadFile(path string) (*Config, error) {
 // Parse decodes and validates a configuration. Unknown keys are errors
 // (a misspelt setting must not be silently ignored). The returned error
 // lists every problem found, one per line.
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte) (*Config, error) { return parse(data, "") }
+
+func parse(data []byte, dir string) (*Config, error) {
 	cfg := Default()
+	cfg.dir = dir
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -153,6 +166,9 @@ func (c *Config) loadPrometheus(edit func(*promconfig.Config) error) (*promconfi
 	cfg, err := promconfig.Load(string(text), slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, fmt.Errorf("scrape_configs: %w", err)
+	}
+	if c.dir != "" {
+		cfg.SetDirectory(c.dir)
 	}
 	if edit != nil {
 		if err := edit(cfg); err != nil {

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -88,5 +91,26 @@ scrape_configs:
 `))
 	if err == nil || !strings.Contains(err.Error(), "scrape timeout greater than scrape interval") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRelativePathsFollowTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "argus.yml")
+	doc := "scrape_configs:\n  - job_name: files\n    file_sd_configs:\n      - files: [targets/*.json]\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, err := cfg.Prometheus("127.0.0.1:7070")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(prom.ScrapeConfigs[0].ServiceDiscoveryConfigs[0])
+	if !strings.Contains(got, filepath.Join(dir, "targets")) {
+		t.Errorf("file_sd path not resolved against the config's directory: %s", got)
 	}
 }

@@ -2,7 +2,8 @@
 // service discovery and scrape managers, configured by the scrape_configs
 // of the Argus config file, appending to the metrics store.
 //
-// Static targets, file_sd_configs and http_sd_configs are available;
+// Static targets, file_sd_configs and http_sd_configs (registered by
+// package config, which parses them) are available;
 // relabelling, authentication, intervals and timeouts behave as in
 // Prometheus because they are Prometheus's code.
 package scrape
@@ -16,8 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
-	_ "github.com/prometheus/prometheus/discovery/file" // file_sd_configs
-	_ "github.com/prometheus/prometheus/discovery/http" // http_sd_configs
 	promscrape "github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/storage"
 )
