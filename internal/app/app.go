@@ -29,6 +29,7 @@ import (
 	"github.com/argus-obs/argus/internal/config"
 	"github.com/argus-obs/argus/internal/ingest/otlp"
 	"github.com/argus-obs/argus/internal/ingest/otlpmetrics"
+	"github.com/argus-obs/argus/internal/ingest/promremote"
 	"github.com/argus-obs/argus/internal/ingest/scrape"
 	"github.com/argus-obs/argus/internal/store/colstore"
 	"github.com/argus-obs/argus/internal/store/metrics"
@@ -183,6 +184,8 @@ func New(opts Options) (*App, error) {
 	mux.Handle("/jaeger/", api.instrument("jaeger", jaegerAPI))
 	mux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
 	mux.Handle("/api/v1/", api.instrument("prometheus", a.limitBody(promAPI)))
+	mux.Handle("POST /api/v1/write", api.instrument("remote_write",
+		a.limitBody(promremote.New(a.metricsStore.DB(), a.registry, a.log.With("component", "remote-write")))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.serveReady)
 	mux.Handle("GET /metrics", promhttpHandler(a.registry))

@@ -4,8 +4,9 @@
 //
 // It does not re-implement the API: it mounts Prometheus's own handlers
 // (package web/api/v1) and query engine, so the JSON shapes, error types,
-// parameter parsing and the remote-write and OTLP receivers are exactly
-// Prometheus's.
+// parameter parsing and the OTLP receiver are exactly Prometheus's. Remote
+// write (/api/v1/write) is mounted beside it by the app, from package
+// promremote.
 package prometheus
 
 import (
@@ -143,7 +144,7 @@ func New(opts Options) (*API, error) {
 		func() (<-chan notifications.Notification, func(), bool) { return nil, func() {}, false },
 		opts.Gatherer, opts.Registerer,
 		nil,  // default stats renderer
-		true, // remote-write receiver at /api/v1/write
+		false, // remote write is served by package promremote, which keeps partial 1.0 writes
 		remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
 		true,  // OTLP receiver at /api/v1/otlp/v1/metrics
 		false, // OTLP delta temporality is not converted
