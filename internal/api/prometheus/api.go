@@ -143,7 +143,7 @@ func New(opts Options) (*API, error) {
 		func() []notifications.Notification { return nil },
 		func() (<-chan notifications.Notification, func(), bool) { return nil, func() {}, false },
 		opts.Gatherer, opts.Registerer,
-		nil,  // default stats renderer
+		nil,   // default stats renderer
 		false, // remote write is served by package promremote, which keeps partial 1.0 writes
 		remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
 		true,  // OTLP receiver at /api/v1/otlp/v1/metrics
