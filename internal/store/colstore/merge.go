@@ -3,6 +3,7 @@ package colstore
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/bits"
 	"path/filepath"
 	"slices"
@@ -45,23 +46,14 @@ func pickMerge(parts []*part) []*part {
 	return ps[:min(len(ps), maxMergeParts)]
 }
 
-func (s *Store) mergeLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
+// mergeAll merges until no partition has a tier to merge, or the store
+// stops.
+func (s *Store) mergeAll() {
+	for s.mergeOnce() {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
-		case <-s.mergeNow:
-		}
-		for s.mergeOnce() {
-			select {
-			case <-s.stop:
-				return
-			default:
-			}
+		default:
 		}
 	}
 }
@@ -69,12 +61,7 @@ func (s *Store) mergeLoop() {
 // mergeOnce merges one set of parts in some partition. It reports whether
 // it did anything (so the caller loops until nothing is left to merge).
 func (s *Store) mergeOnce() bool {
-	s.mu.RLock()
-	parts := make([]*partition, 0, len(s.partitions))
-	for _, p := range s.partitions {
-		parts = append(parts, p)
-	}
-	s.mu.RUnlock()
+	parts, _ := s.partitionsIn(math.MinInt64, math.MaxInt64)
 	for _, p := range parts {
 		p.mu.RLock()
 		srcs := pickMerge(p.parts)

@@ -1,23 +1,6 @@
 package colstore
 
-import (
-	"os"
-	"time"
-)
-
-func (s *Store) retentionLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.applyRetention()
-		}
-	}
-}
+import "os"
 
 // applyRetention removes every day partition whose rows are all older
 // than the retention period: one directory delete per day, no rewriting.

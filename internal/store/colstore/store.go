@@ -185,9 +185,9 @@ func Open(opts Options) (*Store, error) {
 	s.metrics.walCorrupt.Add(float64(len(stats.Corrupt)))
 
 	s.wg.Add(3)
-	go s.flushLoop()
-	go s.mergeLoop()
-	go s.retentionLoop()
+	go s.every(opts.FlushInterval, s.flushNow, s.flushPending)
+	go s.every(time.Minute, s.mergeNow, s.mergeAll)
+	go s.every(time.Minute, nil, s.applyRetention)
 	return s, nil
 }
 
@@ -443,21 +443,11 @@ func (s *Store) addToMemtable(day int64, b memBatch) {
 // what must outlive it. Rows come partition by partition, and within a
 // partition part by part, so they are not globally ordered.
 func (s *Store) Search(ctx context.Context, q Query, fn func(*Row) bool) error {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
+	// Newest partitions first: searches usually want recent data.
+	parts, closed := s.partitionsIn(q.MinTime, q.maxTime())
+	if closed {
 		return ErrClosed
 	}
-	maxT := q.maxTime()
-	var parts []*partition
-	for _, p := range s.partitions {
-		if (p.day+1)*nanosPerDay > q.MinTime && p.day*nanosPerDay <= maxT {
-			parts = append(parts, p)
-		}
-	}
-	s.mu.RUnlock()
-	// Newest partitions first: searches usually want recent data.
-	slices.SortFunc(parts, func(a, b *partition) int { return cmp.Compare(b.day, a.day) })
 
 	start := time.Now()
 	defer func() { s.metrics.searchSeconds.Observe(time.Since(start).Seconds()) }()
@@ -506,12 +496,7 @@ func (s *Store) Flush() error {
 		s.writeMu.Unlock()
 		return fmt.Errorf("rotate wal: %w", err)
 	}
-	s.mu.RLock()
-	parts := make([]*partition, 0, len(s.partitions))
-	for _, p := range s.partitions {
-		parts = append(parts, p)
-	}
-	s.mu.RUnlock()
+	parts, _ := s.partitionsIn(math.MinInt64, math.MaxInt64)
 	for _, p := range parts {
 		p.mu.Lock()
 		for _, b := range p.mem {
@@ -687,25 +672,47 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-func (s *Store) flushLoop() {
+// every runs fn every interval and whenever wake fires (a nil wake never
+// does), until the store stops.
+func (s *Store) every(interval time.Duration, wake <-chan struct{}, fn func()) {
 	defer s.wg.Done()
-	t := time.NewTicker(s.opts.FlushInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-		case <-s.flushNow:
+		case <-wake:
 		}
-		if s.memBytes.Load() == 0 && s.pendingBytes.Load() == 0 {
-			continue
-		}
-		if err := s.Flush(); err != nil {
-			s.metrics.flushErrors.Inc()
-			s.log.Error("flush failed; will retry", "error", err)
+		fn()
+	}
+}
+
+// flushPending flushes when anything waits to be flushed.
+func (s *Store) flushPending() {
+	if s.memBytes.Load() == 0 && s.pendingBytes.Load() == 0 {
+		return
+	}
+	if err := s.Flush(); err != nil {
+		s.metrics.flushErrors.Inc()
+		s.log.Error("flush failed; will retry", "error", err)
+	}
+}
+
+// partitionsIn returns the partitions that may hold rows in [minTime,
+// maxTime], newest first, and whether the store is closed.
+func (s *Store) partitionsIn(minTime, maxTime int64) (parts []*partition, closed bool) {
+	s.mu.RLock()
+	for _, p := range s.partitions {
+		if (p.day+1)*nanosPerDay > minTime && p.day*nanosPerDay <= maxTime {
+			parts = append(parts, p)
 		}
 	}
+	closed = s.closed
+	s.mu.RUnlock()
+	slices.SortFunc(parts, func(a, b *partition) int { return cmp.Compare(b.day, a.day) })
+	return parts, closed
 }
 
 // Close flushes the memtable, stops background work and closes every
@@ -745,18 +752,10 @@ func partitionName(day int64) string {
 func (s *Store) Streams(ctx context.Context, minTime, maxTime int64, fn func(labels []Label)) error {
 	q := Query{MinTime: minTime, MaxTime: maxTime}
 	maxT := q.maxTime()
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
+	parts, closed := s.partitionsIn(minTime, maxT)
+	if closed {
 		return ErrClosed
 	}
-	var parts []*partition
-	for _, p := range s.partitions {
-		if (p.day+1)*nanosPerDay > minTime && p.day*nanosPerDay <= maxT {
-			parts = append(parts, p)
-		}
-	}
-	s.mu.RUnlock()
 	seen := map[uint64]bool{}
 	br := &batchReader{}
 	for _, p := range parts {

@@ -3,6 +3,7 @@ package traces_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -117,8 +118,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// reportLatency adds the p50 and p99 of the recorded latencies.
-func reportLatency(b *testing.B, lat []time.Duration) {
+// benchLatency runs op b.N times over the loaded store and reports the
+// p50 and p99 of its latency besides the mean.
+func benchLatency(b *testing.B, op func(ctx context.Context, i int) error) {
+	loadBenchData(b)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		t := time.Now()
+		err := op(ctx, i)
+		lat = append(lat, time.Since(t))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 	slices.Sort(lat)
 	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e6 }
 	b.ReportMetric(q(0.5), "p50-ms")
@@ -128,69 +142,50 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 // BenchmarkGetTrace looks traces up by ID among -bench.spans stored spans.
 // Target: p99 at most 50 ms with 10 million spans.
 func BenchmarkGetTrace(b *testing.B) {
-	loadBenchData(b)
-	ctx := context.Background()
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
+	benchLatency(b, func(ctx context.Context, i int) error {
 		id := benchData.ids[i%len(benchData.ids)]
-		t := time.Now()
 		spans, err := benchData.st.GetTrace(ctx, id)
-		lat = append(lat, time.Since(t))
-		if err != nil || len(spans) != 2 {
-			b.Fatalf("trace %s: %d spans, %v", id, len(spans), err)
+		if err == nil && len(spans) != 2 {
+			err = fmt.Errorf("trace %s: %d spans", id, len(spans))
 		}
-	}
-	reportLatency(b, lat)
+		return err
+	})
 }
 
 // BenchmarkFindTracesMinDuration searches the last hour for one
 // service's slow traces, as the Jaeger UI does by default (limit 20).
 // Target: at most 200 ms with 10 million spans.
 func BenchmarkFindTracesMinDuration(b *testing.B) {
-	loadBenchData(b)
-	ctx := context.Background()
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		q := store.TraceQuery{
+	benchLatency(b, func(ctx context.Context, i int) error {
+		return findTwenty(ctx, store.TraceQuery{
 			Service:     benchServices[i%len(benchServices)],
 			StartMin:    benchData.now.Add(-time.Hour),
 			StartMax:    benchData.now,
 			DurationMin: 100 * time.Millisecond,
 			Limit:       20,
-		}
-		t := time.Now()
-		found, err := benchData.st.FindTraces(ctx, q)
-		lat = append(lat, time.Since(t))
-		if err != nil || len(found) != 20 {
-			b.Fatalf("%+v: %d traces, %v", q, len(found), err)
-		}
-	}
-	reportLatency(b, lat)
+		})
+	})
 }
 
 // BenchmarkFindTracesTag searches the last hour by an attribute value.
 func BenchmarkFindTracesTag(b *testing.B) {
-	loadBenchData(b)
-	ctx := context.Background()
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		q := store.TraceQuery{
+	benchLatency(b, func(ctx context.Context, i int) error {
+		return findTwenty(ctx, store.TraceQuery{
 			Service:    benchServices[i%len(benchServices)],
 			StartMin:   benchData.now.Add(-time.Hour),
 			Attributes: map[string]string{"peer.service": "telemetrygen-server"},
 			Limit:      20,
-		}
-		t := time.Now()
-		found, err := benchData.st.FindTraces(ctx, q)
-		lat = append(lat, time.Since(t))
-		if err != nil || len(found) != 20 {
-			b.Fatalf("%+v: %d traces, %v", q, len(found), err)
-		}
+		})
+	})
+}
+
+// findTwenty runs a search that must find 20 traces.
+func findTwenty(ctx context.Context, q store.TraceQuery) error {
+	found, err := benchData.st.FindTraces(ctx, q)
+	if err == nil && len(found) != 20 {
+		err = fmt.Errorf("%+v: %d traces", q, len(found))
 	}
-	reportLatency(b, lat)
+	return err
 }
 
 // BenchmarkWriteSpans measures the write path of the trace store (span
@@ -223,17 +218,11 @@ func BenchmarkWriteSpans(b *testing.B) {
 // BenchmarkOperations lists one service's operations, as the Jaeger UI
 // does whenever a service is picked.
 func BenchmarkOperations(b *testing.B) {
-	loadBenchData(b)
-	ctx := context.Background()
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		t := time.Now()
+	benchLatency(b, func(ctx context.Context, i int) error {
 		ops, err := benchData.st.Operations(ctx, store.OperationQuery{Service: benchServices[i%len(benchServices)]})
-		lat = append(lat, time.Since(t))
-		if err != nil || len(ops) != 2 {
-			b.Fatalf("operations: %v, %v", ops, err)
+		if err == nil && len(ops) != 2 {
+			err = fmt.Errorf("operations: %v", ops)
 		}
-	}
-	reportLatency(b, lat)
+		return err
+	})
 }
