@@ -15,9 +15,10 @@ var ErrTraceNotFound = errors.New("trace not found")
 // TraceWriter stores spans.
 //
 // WriteSpans is safe for concurrent use. When it returns nil, every span is
-// durable: it survives a crash of the process. The writer does not keep
-// spans or anything they reference after it returns, so the caller may
-// reuse them.
+// durable (it survives a crash of the process) and visible to every reader
+// of the store. The writer does not keep spans or anything they reference
+// after it returns, so the caller may reuse them. A span written twice
+// (an OTLP retry) is stored twice; readers return both copies.
 type TraceWriter interface {
 	WriteSpans(ctx context.Context, spans []model.Span) error
 }
