@@ -172,11 +172,11 @@ func New(opts Options) (*App, error) {
 	promAPI := a.promAPI
 	// OTLP/HTTP metrics at the standard path go to the same Prometheus
 	// receiver that serves /api/v1/otlp/v1/metrics.
-	otlpMetrics := a.limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	otlpMetrics := a.limitBody(otlpmetrics.PartialSuccess(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = "/api/v1/otlp/v1/metrics"
 		promAPI.ServeHTTP(w, r2)
-	}))
+	}), a.registry))
 
 	api := newAPIMetrics(a.registry)
 	mux := http.NewServeMux()

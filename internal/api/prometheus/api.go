@@ -121,7 +121,9 @@ func New(opts Options) (*API, error) {
 	info := buildinfo.Get()
 	started := time.Now()
 	api := v1.NewAPI(
-		engine, db, db, db,
+		// Writes (the OTLP receiver) go through metrics.Lenient, so a
+		// request keeps its valid samples when some are refused.
+		engine, db, metrics.Lenient(db), db,
 		func(context.Context) v1.ScrapePoolsRetriever { return targetsPools{targets} },
 		func(context.Context) v1.TargetRetriever { return targets },
 		func(context.Context) v1.AlertmanagerRetriever { return noAlertmanagers{} },

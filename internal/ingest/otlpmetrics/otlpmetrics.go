@@ -52,7 +52,12 @@ func (r *Receiver) Export(ctx context.Context, req pmetricotlp.ExportRequest) (p
 	msg := strings.TrimSpace(w.body.String())
 	switch code := w.status(); {
 	case code < 300:
-		return pmetricotlp.NewExportResponse(), nil
+		// The HTTP answer may carry a partial success; pass it on.
+		resp := pmetricotlp.NewExportResponse()
+		if w.body.Len() > 0 && resp.UnmarshalProto(w.body.Bytes()) != nil {
+			resp = pmetricotlp.NewExportResponse()
+		}
+		return resp, nil
 	case code == http.StatusRequestEntityTooLarge:
 		return pmetricotlp.NewExportResponse(), status.Error(codes.InvalidArgument, msg)
 	case code < 500:
@@ -86,8 +91,8 @@ func (w *responseRecorder) WriteHeader(code int) {
 }
 
 func (w *responseRecorder) Write(b []byte) (int, error) {
-	if w.body.Len() < 4096 { // the message is all we keep
-		w.body.Write(b[:min(len(b), 4096-w.body.Len())])
+	if w.body.Len() < 64<<10 { // a status message or partial success is all we keep
+		w.body.Write(b[:min(len(b), 64<<10-w.body.Len())])
 	}
 	return len(b), nil
 }
