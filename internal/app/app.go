@@ -84,7 +84,7 @@ type App struct {
 
 // New opens the data directory and builds every subsystem. It binds no
 // port; Start does.
-func New(opts Options) (*App, error) {
+func New(opts Options) (_ *App, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -108,7 +108,15 @@ func New(opts Options) (*App, error) {
 	}, []string{"result"})
 	a.registry.MustRegister(a.reloads)
 
-	var err error
+	// What is opened is closed again if a later step fails.
+	var opened []func() error
+	defer func() {
+		if err != nil {
+			for i := len(opened) - 1; i >= 0; i-- {
+				opened[i]()
+			}
+		}
+	}()
 	a.traceStore, err = colstore.Open(colstore.Options{
 		Dir:           filepath.Join(opts.DataDir, "traces"),
 		Name:          "traces",
@@ -120,6 +128,7 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open trace store: %w", err)
 	}
+	opened = append(opened, a.traceStore.Close)
 	traceStore := traces.New(a.traceStore)
 	a.receiver, err = otlp.New(otlp.Options{
 		Writer:          traceStore,
@@ -128,12 +137,10 @@ func New(opts Options) (*App, error) {
 		MaxRequestBytes: cfg.Limits.EffectiveMaxRequestBytes(),
 	})
 	if err != nil {
-		a.traceStore.Close()
 		return nil, err
 	}
 	jaegerAPI, err := jaeger.New(jaeger.Options{Reader: traceStore, Logger: a.log, Prefix: "/jaeger"})
 	if err != nil {
-		a.traceStore.Close()
 		return nil, err
 	}
 	a.metricsStore, err = metrics.Open(metrics.Options{
@@ -143,13 +150,11 @@ func New(opts Options) (*App, error) {
 		Registerer: a.registry,
 	})
 	if err != nil {
-		a.traceStore.Close()
 		return nil, fmt.Errorf("open metrics store: %w", err)
 	}
+	opened = append(opened, a.metricsStore.Close)
 	a.scraper, err = scrape.New(a.metricsStore.DB(), a.registry, a.log)
 	if err != nil {
-		a.traceStore.Close()
-		a.metricsStore.Close()
 		return nil, err
 	}
 	a.promAPI, err = promapi.New(promapi.Options{
@@ -165,10 +170,9 @@ func New(opts Options) (*App, error) {
 		},
 	})
 	if err != nil {
-		a.traceStore.Close()
-		a.metricsStore.Close()
 		return nil, err
 	}
+	opened = append(opened, a.promAPI.Close)
 	promAPI := a.promAPI
 	// OTLP/HTTP metrics at the standard path go to the same Prometheus
 	// receiver that serves /api/v1/otlp/v1/metrics.
