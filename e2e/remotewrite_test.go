@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/snappy"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
 // remoteWrite sends a remote-write 1.0 request and returns the answer.
@@ -67,5 +68,40 @@ func TestRemoteWritePartial(t *testing.T) {
 	}
 	if code, body := remoteWrite(t, s, series("rw_w", now, 5)); code >= 300 {
 		t.Fatalf("clean write: %d %s", code, body)
+	}
+}
+
+// TestRemoteWrite2 sends a remote-write 2.0 request (symbol table and
+// label references) and reads the samples back.
+func TestRemoteWrite2(t *testing.T) {
+	s := startArgus(t, t.TempDir())
+	now := time.Now().UnixMilli()
+	req := &writev2.Request{
+		Symbols: []string{"", "__name__", "rw2_requests_total", "job", "rw2", "route", "/a", "/b"},
+		Timeseries: []writev2.TimeSeries{
+			{LabelsRefs: []uint32{1, 2, 3, 4, 5, 6}, Samples: []writev2.Sample{{Value: 10, Timestamp: now}}},
+			{LabelsRefs: []uint32{1, 2, 3, 4, 5, 7}, Samples: []writev2.Sample{{Value: 20, Timestamp: now}}},
+		},
+	}
+	raw, err := req.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hreq, _ := http.NewRequest(http.MethodPost, s.url("/api/v1/write"), bytes.NewReader(snappy.Encode(nil, raw)))
+	hreq.Header.Set("Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request")
+	hreq.Header.Set("Content-Encoding", "snappy")
+	hreq.Header.Set("X-Prometheus-Remote-Write-Version", "2.0.0")
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 || resp.Header.Get("X-Prometheus-Remote-Write-Samples-Written") != "2" {
+		t.Fatalf("write 2.0: %d %q, samples written %q", resp.StatusCode, body, resp.Header.Get("X-Prometheus-Remote-Write-Samples-Written"))
+	}
+	v := s.query(`sum(rw2_requests_total{job="rw2"})`)
+	if len(v.Result) != 1 || v.Value(0) != "30" {
+		t.Fatalf("stored: %+v", v.Result)
 	}
 }
