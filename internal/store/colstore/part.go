@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
@@ -191,6 +192,9 @@ type part struct {
 	// obsolete is set when a merge replaced the part: the file is removed
 	// once the last reader is done.
 	obsolete atomic.Bool
+	// distinct caches Distinct's combinations per column set; the part
+	// never changes, so they never go stale.
+	distinct sync.Map // string -> []distinctCombo
 }
 
 // openPart opens a part file and validates its header, footer and index.

@@ -336,3 +336,37 @@ func TestCorruptBlockIsSkipped(t *testing.T) {
 		t.Fatalf("rows with one damaged block: %d, want the other part's 100", n)
 	}
 }
+
+func TestDistinctSameFromMemtableAndParts(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	ctx := context.Background()
+	if err := s.Write(ctx, testRows(300, time.Now().Add(-time.Hour).UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	distinct := func(stream func([]Label) bool) []string {
+		var out []string
+		err := s.Distinct(ctx, Query{Stream: stream}, []string{"name", "rare"}, func(l []Label, v []Field) {
+			out = append(out, fmt.Sprintf("%s %s %s", l[0].Value, v[0].Str, v[1].Str))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(out)
+		return out
+	}
+	svc1 := func(l []Label) bool { return l[0].Value == "svc-1" }
+	mem, mem1 := distinct(nil), distinct(svc1)
+	// 3 services × 5 names, and rows with i%7==0 add "seven" for some pairs.
+	if len(mem) < 15 || len(mem1) < 5 || len(mem1) >= len(mem) {
+		t.Fatalf("from the memtable: %d combinations, %d for svc-1", len(mem), len(mem1))
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := distinct(nil); !slices.Equal(got, mem) {
+		t.Fatalf("from parts: %v, want %v", got, mem)
+	}
+	if got := distinct(svc1); !slices.Equal(got, mem1) { // and again, from the cache
+		t.Fatalf("svc-1 from parts: %v, want %v", got, mem1)
+	}
+}

@@ -321,29 +321,22 @@ func serviceIs(name string) func([]colstore.Label) bool {
 	}
 }
 
-// Operations implements store.TraceReader.
+// Operations implements store.TraceReader. It asks the column store for
+// the distinct (name, kind) pairs of the service's streams, which parts
+// keep once computed.
 func (s *Store) Operations(ctx context.Context, q store.OperationQuery) ([]store.Operation, error) {
-	query := colstore.Query{Stream: serviceIs(q.Service), Columns: []string{colName, colKind}}
-	if q.Kind != model.SpanKindUnspecified {
-		query.Filters = []colstore.Filter{{Column: colKind, Type: colstore.TypeInt, Op: colstore.OpRange, Min: int64(q.Kind), Max: int64(q.Kind)}}
-	}
 	seen := map[store.Operation]bool{}
-	err := s.cs.Search(ctx, query, func(r *colstore.Row) bool {
-		var op store.Operation
-		for _, f := range r.Fields {
-			switch f.Name {
-			case colName:
-				op.Name = f.Str
-			case colKind:
-				op.Kind = model.SpanKind(f.Int)
+	err := s.cs.Distinct(ctx, colstore.Query{Stream: serviceIs(q.Service)}, []string{colName, colKind},
+		func(_ []colstore.Label, values []colstore.Field) {
+			op := store.Operation{Name: values[0].Str, Kind: model.SpanKind(values[1].Int)}
+			if q.Kind != model.SpanKindUnspecified && op.Kind != q.Kind {
+				return
 			}
-		}
-		if !seen[op] {
-			op.Name = string([]byte(op.Name)) // r is only valid during the call
-			seen[op] = true
-		}
-		return true
-	})
+			if !seen[op] {
+				op.Name = clone(op.Name) // values are only valid during the call
+				seen[op] = true
+			}
+		})
 	if err != nil {
 		return nil, err
 	}
