@@ -10,6 +10,7 @@ package scrape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -81,7 +82,8 @@ func (s *Scraper) Start() {
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		if err := s.discovery.Run(); err != nil {
+		// Shutdown cancels discovery's context: that is no error.
+		if err := s.discovery.Run(); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("service discovery stopped", "error", err)
 		}
 	}()
