@@ -31,16 +31,6 @@ func bloomKey(column string, value []byte) uint64 {
 	return d.Sum64()
 }
 
-// bloomKeyString is bloomKey for a string value, without converting it.
-func bloomKeyString(column, value string) uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	_, _ = d.WriteString(column)
-	_, _ = d.Write([]byte{0})
-	_, _ = d.WriteString(value)
-	return d.Sum64()
-}
-
 // bloomFilter is a bit set of 64-bit words.
 type bloomFilter []uint64
 
