@@ -78,7 +78,9 @@ func shopTarget(t *testing.T) *httptest.Server {
 			}
 			mu.Lock()
 			for i, r := range routes {
-				requests.WithLabelValues(r, "200").Add(float64(1 + rng.IntN(5*(i+1))))
+				// Exemplars ride on the counter, as a traced service's would.
+				requests.WithLabelValues(r, "200").(prometheus.ExemplarAdder).AddWithExemplar(
+					float64(1+rng.IntN(5*(i+1))), prometheus.Labels{"trace_id": fmt.Sprintf("%032x", rng.Uint64())})
 				if rng.IntN(4) == 0 {
 					requests.WithLabelValues(r, "500").Inc()
 				}
@@ -89,7 +91,8 @@ func shopTarget(t *testing.T) *httptest.Server {
 			mu.Unlock()
 		}
 	}()
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// OpenMetrics carries the exemplars.
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	t.Cleanup(func() { close(stop); srv.Close() })
 	return srv
 }
@@ -183,6 +186,7 @@ scrape_configs:
 remote_write:
   - url: http://%s/api/v1/write
     send_native_histograms: true
+    send_exemplars: true
     queue_config:
       batch_send_deadline: 500ms
       min_backoff: 100ms
@@ -192,7 +196,7 @@ remote_write:
 	}
 	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr,
-		"--enable-feature=native-histograms")
+		"--enable-feature=native-histograms,exemplar-storage")
 	var promLog strings.Builder
 	prom.Stdout, prom.Stderr = &promLog, &promLog
 	if err := prom.Start(); err != nil {
@@ -255,6 +259,42 @@ remote_write:
 		`count(up{job="shop"} == 1)`, // argus also scrapes itself (job "argus")
 		`scalar(sum(shop_inflight))`,
 	}
+	// Exemplars: argus holds those Prometheus scraped and sent.
+	exemplarIDs := func(base string) map[string]bool {
+		u := fmt.Sprintf("%s/api/v1/query_exemplars?query=%s&start=%d&end=%d", base,
+			url.QueryEscape(`shop_requests_total{code="200"}`), at.Add(-time.Minute).Unix(), at.Unix())
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r promResponse[[]struct {
+			Exemplars []struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"exemplars"`
+		}]
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, series := range r.Data {
+			for _, e := range series.Exemplars {
+				ids[e.Labels["trace_id"]] = true
+			}
+		}
+		return ids
+	}
+	promEx, argusEx := exemplarIDs(promURL), exemplarIDs(s.url(""))
+	if len(promEx) == 0 {
+		t.Error("prometheus stored no exemplars; the comparison proves nothing")
+	}
+	for id := range promEx {
+		if !argusEx[id] {
+			t.Errorf("exemplar %s is in prometheus, not in argus (argus has %d, prometheus %d)", id, len(argusEx), len(promEx))
+			break
+		}
+	}
+
 	// promtool, Prometheus's own client, against argus.
 	promtool := filepath.Join(filepath.Dir(promBin), "promtool")
 	out, err := exec.Command(promtool, "query", "instant", s.url(""), `count by (route) (shop_inflight)`).CombinedOutput()
