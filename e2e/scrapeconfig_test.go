@@ -39,7 +39,8 @@ func gaugeRegistry(name string, v float64, labels prometheus.Labels) *prometheus
 // TestScrapeConfigFeatures checks that Prometheus's scrape options reach
 // the scraper through the Argus config: basic auth and bearer tokens (one
 // read from a file next to the config), file-based discovery with a path
-// relative to the config, metric_relabel_configs and honor_labels.
+// relative to the config, HTTP discovery, metric_relabel_configs and
+// honor_labels.
 func TestScrapeConfigFeatures(t *testing.T) {
 	basic := metricsServer(t, gaugeRegistry("basic_up_value", 1, nil), func(r *http.Request) bool {
 		u, p, ok := r.BasicAuth()
@@ -53,6 +54,12 @@ func TestScrapeConfigFeatures(t *testing.T) {
 	reg.MustRegister(drop)
 	filesd := metricsServer(t, reg, nil)
 	honor := metricsServer(t, gaugeRegistry("honor_value", 4, prometheus.Labels{"job": "from-target"}), nil)
+	httpTarget := metricsServer(t, gaugeRegistry("httpsd_value", 5, nil), nil)
+	sd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `[{"targets": [%q], "labels": {"source": "http"}}]`, httpTarget)
+	}))
+	defer sd.Close()
 
 	dir := t.TempDir()
 	write := func(name, content string) {
@@ -84,7 +91,9 @@ scrape_configs:
   - job_name: honor
     honor_labels: true
     static_configs: [{targets: [%q]}]
-`, basic, bearer, honor))
+  - job_name: httpsd
+    http_sd_configs: [{url: %q, refresh_interval: 1s}]
+`, basic, bearer, honor, sd.URL))
 	s := startArgus(t, filepath.Join(dir, "data"), "--config="+filepath.Join(dir, "argus.yml"))
 
 	eventually(t, 30*time.Second, func() error {
