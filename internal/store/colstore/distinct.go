@@ -38,16 +38,7 @@ func (s *Store) Distinct(ctx context.Context, q Query, columns []string, fn func
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p.mu.RLock()
-		mem := slices.Clone(p.mem)
-		for _, f := range p.frozen {
-			mem = append(mem, f.memBatch)
-		}
-		pts := slices.Clone(p.parts)
-		for _, pt := range pts {
-			pt.incRef()
-		}
-		p.mu.RUnlock()
+		mem, pts := p.snapshot()
 		var err error
 		for _, pt := range pts {
 			if err == nil && pt.meta.maxTime >= q.MinTime && pt.meta.minTime <= q.maxTime() {

@@ -109,6 +109,23 @@ type partition struct {
 	dropped bool // guarded by mu
 }
 
+// snapshot returns what a reader of p sees now: the memtable batches
+// (not yet frozen and frozen) and the parts, each part with a reference
+// the caller must drop with decRef. The batches are immutable.
+func (p *partition) snapshot() (mem []memBatch, parts []*part) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	mem = slices.Clone(p.mem)
+	for _, f := range p.frozen {
+		mem = append(mem, f.memBatch)
+	}
+	parts = slices.Clone(p.parts)
+	for _, pt := range parts {
+		pt.incRef()
+	}
+	return mem, parts
+}
+
 // memBatch is an encoded batch of rows (see record.go) in a memtable.
 type memBatch struct {
 	data             []byte
@@ -457,16 +474,7 @@ func (s *Store) Search(ctx context.Context, q Query, fn func(*Row) bool) error {
 	}
 	sr := &searcher{q: &q, fn: fn, dec: s.zdec, onCorrupt: s.reportCorruptBlock}
 	for _, p := range parts {
-		p.mu.RLock()
-		mem := slices.Clone(p.mem)
-		for _, f := range p.frozen {
-			mem = append(mem, f.memBatch)
-		}
-		pts := slices.Clone(p.parts)
-		for _, pt := range pts {
-			pt.incRef()
-		}
-		p.mu.RUnlock()
+		mem, pts := p.snapshot()
 		more, err := sr.searchMem(ctx, mem)
 		for _, pt := range pts {
 			if err == nil && more {
@@ -762,23 +770,18 @@ func (s *Store) Streams(ctx context.Context, minTime, maxTime int64, fn func(lab
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p.mu.RLock()
-		for _, pt := range p.parts {
-			if pt.meta.maxTime < minTime || pt.meta.minTime > maxT {
-				continue
-			}
-			for _, st := range pt.meta.streams {
-				if !seen[st.hash] {
-					seen[st.hash] = true
-					fn(st.labels)
+		mem, pts := p.snapshot()
+		for _, pt := range pts {
+			if pt.meta.maxTime >= minTime && pt.meta.minTime <= maxT {
+				for _, st := range pt.meta.streams {
+					if !seen[st.hash] {
+						seen[st.hash] = true
+						fn(st.labels)
+					}
 				}
 			}
+			pt.decRef()
 		}
-		mem := slices.Clone(p.mem)
-		for _, f := range p.frozen {
-			mem = append(mem, f.memBatch)
-		}
-		p.mu.RUnlock()
 		for _, b := range mem {
 			if b.maxTime < minTime || b.minTime > maxT {
 				continue
