@@ -55,18 +55,28 @@ func (h *Handler) v3Operations(w http.ResponseWriter, r *http.Request) {
 	}{out})
 }
 
-// v3FindTraces answers GET /api/v3/traces?query.* with the matching traces
-// as one OTLP TracesData: {"result":{"resourceSpans":[...]}}. As in Jaeger,
-// a search that finds nothing answers 404 "No traces found".
-func (h *Handler) v3FindTraces(w http.ResponseWriter, r *http.Request) {
+// v3Search runs the search described by an api_v3 request's query.*
+// parameters, answering the error itself when there is one.
+func (h *Handler) v3Search(w http.ResponseWriter, r *http.Request) ([]store.Trace, v3TraceSearch, bool) {
 	s, err := parseV3TraceSearch(r.URL.Query(), h.maxTraces)
 	if err != nil {
 		h.v3Error(w, r, http.StatusBadRequest, err.Error(), err)
-		return
+		return nil, s, false
 	}
 	traces, err := h.reader.FindTraces(r.Context(), s.query)
 	if err != nil {
 		h.v3Error(w, r, statusFor(err), err.Error(), err)
+		return nil, s, false
+	}
+	return traces, s, true
+}
+
+// v3FindTraces answers GET /api/v3/traces?query.* with the matching traces
+// as one OTLP TracesData: {"result":{"resourceSpans":[...]}}. As in Jaeger,
+// a search that finds nothing answers 404 "No traces found".
+func (h *Handler) v3FindTraces(w http.ResponseWriter, r *http.Request) {
+	traces, s, ok := h.v3Search(w, r)
+	if !ok {
 		return
 	}
 	if len(traces) == 0 {
@@ -158,14 +168,8 @@ type v3ServiceSummary struct {
 // root, time span, span and error counts, and per-service counts. An
 // empty result is not an error here, as in Jaeger.
 func (h *Handler) v3TraceSummaries(w http.ResponseWriter, r *http.Request) {
-	s, err := parseV3TraceSearch(r.URL.Query(), h.maxTraces)
-	if err != nil {
-		h.v3Error(w, r, http.StatusBadRequest, err.Error(), err)
-		return
-	}
-	traces, err := h.reader.FindTraces(r.Context(), s.query)
-	if err != nil {
-		h.v3Error(w, r, statusFor(err), err.Error(), err)
+	traces, _, ok := h.v3Search(w, r)
+	if !ok {
 		return
 	}
 	out := make([]v3TraceSummary, len(traces))
