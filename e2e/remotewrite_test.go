@@ -13,25 +13,32 @@ import (
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
-// remoteWrite sends a remote-write 1.0 request and returns the answer.
-func remoteWrite(t *testing.T, s *server, series ...prompb.TimeSeries) (int, string) {
+// postWrite sends a marshalled remote-write message of the given protobuf
+// content type and protocol version, snappy-compressed.
+func postWrite(t *testing.T, s *server, contentType, version string, raw []byte) (*http.Response, string) {
 	t.Helper()
-	req := &prompb.WriteRequest{Timeseries: series}
-	raw, err := req.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
 	hreq, _ := http.NewRequest(http.MethodPost, s.url("/api/v1/write"), bytes.NewReader(snappy.Encode(nil, raw)))
-	hreq.Header.Set("Content-Type", "application/x-protobuf")
+	hreq.Header.Set("Content-Type", contentType)
 	hreq.Header.Set("Content-Encoding", "snappy")
-	hreq.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	hreq.Header.Set("X-Prometheus-Remote-Write-Version", version)
 	resp, err := http.DefaultClient.Do(hreq)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	return resp, string(body)
+}
+
+// remoteWrite sends a remote-write 1.0 request and returns the answer.
+func remoteWrite(t *testing.T, s *server, series ...prompb.TimeSeries) (int, string) {
+	t.Helper()
+	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := postWrite(t, s, "application/x-protobuf", "0.1.0", raw)
+	return resp.StatusCode, body
 }
 
 func series(name string, ts time.Time, v float64) prompb.TimeSeries {
@@ -87,16 +94,7 @@ func TestRemoteWrite2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hreq, _ := http.NewRequest(http.MethodPost, s.url("/api/v1/write"), bytes.NewReader(snappy.Encode(nil, raw)))
-	hreq.Header.Set("Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request")
-	hreq.Header.Set("Content-Encoding", "snappy")
-	hreq.Header.Set("X-Prometheus-Remote-Write-Version", "2.0.0")
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := postWrite(t, s, "application/x-protobuf;proto=io.prometheus.write.v2.Request", "2.0.0", raw)
 	if resp.StatusCode >= 300 || resp.Header.Get("X-Prometheus-Remote-Write-Samples-Written") != "2" {
 		t.Fatalf("write 2.0: %d %q, samples written %q", resp.StatusCode, body, resp.Header.Get("X-Prometheus-Remote-Write-Samples-Written"))
 	}
