@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // SpanKind says what role a span plays in a call, as OTLP defines it.
 type SpanKind int32
 
@@ -124,4 +126,21 @@ type Scope struct {
 type Resource struct {
 	ServiceName string
 	Attributes  []Attribute
+}
+
+// Clone returns a deep copy of s: its attribute, event and link slices are
+// its own, so changing one span never changes the other.
+func (s *Span) Clone() Span {
+	c := *s
+	c.Attributes = slices.Clone(s.Attributes)
+	c.Resource.Attributes = slices.Clone(s.Resource.Attributes)
+	c.Events = slices.Clone(s.Events)
+	for i := range c.Events {
+		c.Events[i].Attributes = slices.Clone(c.Events[i].Attributes)
+	}
+	c.Links = slices.Clone(s.Links)
+	for i := range c.Links {
+		c.Links[i].Attributes = slices.Clone(c.Links[i].Attributes)
+	}
+	return c
 }

@@ -37,7 +37,7 @@ func (t *Traces) WriteSpans(_ context.Context, spans []model.Span) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := range spans {
-		s := cloneSpan(&spans[i])
+		s := spans[i].Clone()
 		t.traces[s.TraceID] = append(t.traces[s.TraceID], s)
 	}
 	return nil
@@ -170,25 +170,10 @@ func (t *Traces) Dependencies(_ context.Context, start, end time.Time) ([]store.
 func sortedCopy(spans []model.Span) []model.Span {
 	out := make([]model.Span, len(spans))
 	for i := range spans {
-		out[i] = cloneSpan(&spans[i])
+		out[i] = spans[i].Clone()
 	}
 	slices.SortStableFunc(out, func(a, b model.Span) int {
 		return cmp.Or(cmp.Compare(a.StartUnixNano, b.StartUnixNano), slices.Compare(a.SpanID[:], b.SpanID[:]))
 	})
 	return out
-}
-
-func cloneSpan(s *model.Span) model.Span {
-	c := *s
-	c.Attributes = slices.Clone(s.Attributes)
-	c.Resource.Attributes = slices.Clone(s.Resource.Attributes)
-	c.Events = slices.Clone(s.Events)
-	for i := range c.Events {
-		c.Events[i].Attributes = slices.Clone(c.Events[i].Attributes)
-	}
-	c.Links = slices.Clone(s.Links)
-	for i := range c.Links {
-		c.Links[i].Attributes = slices.Clone(c.Links[i].Attributes)
-	}
-	return c
 }

@@ -360,24 +360,9 @@ func cloneSpans(spans []model.Span) []model.Span {
 	}
 	out := make([]model.Span, len(spans))
 	for i := range spans {
-		out[i] = cloneSpan(&spans[i])
+		out[i] = spans[i].Clone()
 	}
 	return out
-}
-
-func cloneSpan(s *model.Span) model.Span {
-	c := *s
-	c.Attributes = slices.Clone(s.Attributes)
-	c.Resource.Attributes = slices.Clone(s.Resource.Attributes)
-	c.Events = slices.Clone(s.Events)
-	for i := range c.Events {
-		c.Events[i].Attributes = slices.Clone(c.Events[i].Attributes)
-	}
-	c.Links = slices.Clone(s.Links)
-	for i := range c.Links {
-		c.Links[i].Attributes = slices.Clone(c.Links[i].Attributes)
-	}
-	return c
 }
 
 // byTrace groups spans by trace ID.
