@@ -24,9 +24,7 @@ func appendOTLP(td ptrace.Traces, spans []model.Span) {
 	var key []byte
 	for i := range spans {
 		s := &spans[i]
-		key = append(key[:0], s.Resource.ServiceName...)
-		key = append(key, 0)
-		key = attributesKey(key, s.Resource.Attributes)
+		key = resourceKey(key[:0], &s.Resource)
 		g, ok := groups[string(key)]
 		if !ok {
 			g = &resourceGroup{rs: td.ResourceSpans().AppendEmpty(), scopes: make(map[scopeKey]ptrace.SpanSlice)}

@@ -143,9 +143,7 @@ func toUITrace(id model.TraceID, spans []model.Span) uiTrace {
 	var key []byte
 	for i := range spans {
 		s := &spans[i]
-		key = append(key[:0], s.Resource.ServiceName...)
-		key = append(key, 0)
-		key = attributesKey(key, s.Resource.Attributes)
+		key = resourceKey(key[:0], &s.Resource)
 		pid, ok := processIDs[string(key)]
 		if !ok {
 			pid = "p" + strconv.Itoa(len(processIDs)+1)

@@ -351,6 +351,15 @@ func putAttributes(m pcommon.Map, attrs []model.Attribute) {
 	}
 }
 
+// resourceKey appends an encoding of a resource that is equal for equal
+// resources: the key spans are grouped by, into OTLP resources and into
+// Jaeger processes alike.
+func resourceKey(dst []byte, r *model.Resource) []byte {
+	dst = append(dst, r.ServiceName...)
+	dst = append(dst, 0)
+	return attributesKey(dst, r.Attributes)
+}
+
 // attributesKey appends an encoding of attrs that is equal for equal
 // attribute lists, used to group spans by resource.
 func attributesKey(dst []byte, attrs []model.Attribute) []byte {
