@@ -76,3 +76,49 @@ func (f bloomFilter) marshal(dst []byte) []byte {
 	}
 	return dst
 }
+
+// Words are what the bloom filter of a TypeText column holds: maximal runs
+// of ASCII letters, digits and underscores, and of the bytes of multi-byte
+// UTF-8 characters, so "GET /api/v1/orders?id=42 took 3ms" holds GET, api,
+// v1, orders, id, 42, took and 3ms. Splitting at punctuation (VictoriaLogs
+// does the same) keeps IDs, numbers and paths findable by their parts.
+func isWordByte(c byte) bool {
+	return c >= 0x80 || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// forEachWord calls fn with the bounds of each word of v.
+func forEachWord(v []byte, fn func(start, end int)) {
+	start := -1
+	for i, c := range v {
+		if isWordByte(c) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			fn(start, i)
+			start = -1
+		}
+	}
+	if start >= 0 {
+		fn(start, len(v))
+	}
+}
+
+// requiredWordKeys returns the bloom keys of the words every value
+// matching an OpContains filter must hold: f.Words, and the words of
+// f.Value that do not touch its ends (a substring "rror 500 fail" may end
+// words of a line, as in "error 500 failed", so only "500" is certain).
+func requiredWordKeys(f *Filter) []uint64 {
+	var keys []uint64
+	for _, w := range f.Words {
+		keys = append(keys, bloomKey(f.Column, w))
+	}
+	forEachWord(f.Value, func(start, end int) {
+		if start > 0 && end < len(f.Value) {
+			keys = append(keys, bloomKey(f.Column, f.Value[start:end]))
+		}
+	})
+	return keys
+}

@@ -224,7 +224,7 @@ func (it *partIterator) fill() {
 			if f.Int = dc.vals.ints[i]; f.Int == 0 {
 				continue
 			}
-		case TypeString:
+		case TypeString, TypeText:
 			if f.Str = unsafeString(dc.vals.vals[i]); f.Str == "" {
 				continue
 			}

@@ -177,7 +177,7 @@ func (pw *partWriter) add(r *Row, hash uint64) error {
 		case TypeInt:
 			c.ints = append(c.ints, f.Int)
 			pw.bytes += 8
-		case TypeString:
+		case TypeString, TypeText:
 			c.data = append(c.data, f.Str...)
 			c.ends = append(c.ends, len(c.data))
 			pw.bytes += len(f.Str)
@@ -243,16 +243,16 @@ func (pw *partWriter) flushBlock() error {
 		if c.key.typ != TypeInt {
 			pw.vals = c.values(pw.vals)
 			cv.vals = pw.vals
-			if c.key.typ == TypeString || c.key.typ == TypeID {
+			switch c.key.typ {
+			case TypeString, TypeID:
 				for _, v := range pw.vals {
-					if len(v) == 0 {
-						continue
+					if len(v) > 0 {
+						pw.addBloomKey(bloomKey(c.key.name, v))
 					}
-					k := bloomKey(c.key.name, v)
-					if _, dup := pw.bloomSeen[k]; !dup {
-						pw.bloomSeen[k] = struct{}{}
-						pw.bloomKeys = append(pw.bloomKeys, k)
-					}
+				}
+			case TypeText:
+				for _, v := range pw.vals {
+					forEachWord(v, func(start, end int) { pw.addBloomKey(bloomKey(c.key.name, v[start:end])) })
 				}
 			}
 		}
@@ -268,6 +268,13 @@ func (pw *partWriter) flushBlock() error {
 	clear(pw.colByKey)
 	pw.bytes = 0
 	return nil
+}
+
+func (pw *partWriter) addBloomKey(k uint64) {
+	if _, dup := pw.bloomSeen[k]; !dup {
+		pw.bloomSeen[k] = struct{}{}
+		pw.bloomKeys = append(pw.bloomKeys, k)
+	}
 }
 
 func (pw *partWriter) writeColumn(b *blockHeader, k colKey, cv *columnValues) error {

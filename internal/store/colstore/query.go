@@ -25,6 +25,11 @@ const (
 	// TypeString and TypeID columns a block is skipped when its bloom
 	// filter holds none of them. It fetches many IDs in one pass.
 	OpIn
+	// OpContains matches rows whose byte-like column contains Value as a
+	// substring. On TypeText columns a block is skipped when its bloom
+	// filter lacks a word that every match must contain: a word of Value
+	// that is bounded by non-word bytes inside Value, or one of Words.
+	OpContains
 )
 
 // Filter is one condition on a column. A row lacking the column is
@@ -33,17 +38,24 @@ type Filter struct {
 	Column   string
 	Type     ColumnType
 	Op       FilterOp
-	Value    []byte   // OpEqual
+	Value    []byte   // OpEqual, OpContains
 	Values   [][]byte // OpIn
 	Min, Max int64    // OpRange
+	// Words, for OpContains on a TypeText column, are more whole words
+	// every matching value contains, known to the caller (a search for
+	// the word "timeout" rather than the substring); optional.
+	Words [][]byte
 
 	set map[string]struct{} // OpIn values, when there are many
 }
 
 // matchBytes applies an OpEqual or OpIn filter to a value.
 func (f *Filter) matchBytes(v []byte) bool {
-	if f.Op == OpEqual {
+	switch f.Op {
+	case OpEqual:
 		return bytes.Equal(v, f.Value)
+	case OpContains:
+		return bytes.Contains(v, f.Value)
 	}
 	if f.set != nil {
 		_, ok := f.set[unsafeString(v)]
@@ -95,11 +107,11 @@ func (q *Query) wants(column string) bool {
 // matchField applies f to a field value (nil: the row lacks the column).
 func (f *Filter) matchField(fld *Field) bool {
 	switch f.Op {
-	case OpEqual, OpIn:
+	case OpEqual, OpIn, OpContains:
 		if fld == nil {
 			return f.matchBytes(nil)
 		}
-		if fld.Type == TypeString {
+		if fld.Type.isString() {
 			return f.matchBytes(unsafeBytes(fld.Str))
 		}
 		return f.matchBytes(fld.Bytes)
@@ -223,6 +235,10 @@ func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
 				for _, v := range f.Values {
 					s.bloomKeys[i] = append(s.bloomKeys[i], bloomKey(f.Column, v))
 				}
+			case OpContains:
+				if f.Type == TypeText {
+					s.bloomKeys[i] = requiredWordKeys(&q.Filters[i])
+				}
 			}
 		}
 	}
@@ -289,6 +305,18 @@ func (s *searcher) blockMayMatch(m *partMeta, b *blockHeader) bool {
 			}
 			if (f.Type == TypeString || f.Type == TypeID) && !f.matchBytes(nil) && !s.bloomMayContainAny(b, fi) {
 				return false
+			}
+		case OpContains:
+			if ci < 0 {
+				if !f.matchBytes(nil) {
+					return false
+				}
+				continue
+			}
+			for _, k := range s.bloomKeys[fi] {
+				if !b.bloom.mayContain(k) {
+					return false
+				}
 			}
 		case OpRange:
 			lo, hi := int64(0), int64(0)
@@ -400,7 +428,7 @@ func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
 			switch dc.key.typ {
 			case TypeInt:
 				f.Int = dc.vals.ints[i]
-			case TypeString:
+			case TypeString, TypeText:
 				f.Str = unsafeString(dc.vals.vals[i])
 			default:
 				f.Bytes = dc.vals.vals[i]

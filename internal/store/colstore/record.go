@@ -55,7 +55,7 @@ func appendBatch(dst []byte, rows []*Row) ([]byte, error) {
 			switch f.Type {
 			case TypeInt:
 				dst = binary.AppendVarint(dst, f.Int)
-			case TypeString:
+			case TypeString, TypeText:
 				dst = appendString(dst, f.Str)
 			default:
 				dst = appendLenBytes(dst, f.Bytes)
@@ -137,7 +137,7 @@ func (br *batchReader) decodeRest() {
 		switch f.Type {
 		case TypeInt:
 			f.Int = d.varint()
-		case TypeString:
+		case TypeString, TypeText:
 			f.Str = d.str()
 		case TypeBytes, TypeID:
 			f.Bytes = d.lenBytes()

@@ -18,17 +18,24 @@ const (
 	// TypeID is a binary identifier (a trace ID) looked up by exact value:
 	// stored like TypeBytes, and indexed in the bloom filter.
 	TypeID ColumnType = 4
+	// TypeText is free text (a log line): stored like TypeString, but its
+	// bloom filter holds the words of each value rather than the whole
+	// value, so a search for a word skips the blocks that lack it.
+	TypeText ColumnType = 5
 )
 
-func (t ColumnType) valid() bool { return t >= TypeString && t <= TypeID }
+func (t ColumnType) valid() bool { return t >= TypeString && t <= TypeText }
+
+// isString reports whether values of the type are text held in Field.Str.
+func (t ColumnType) isString() bool { return t == TypeString || t == TypeText }
 
 // Label is one name/value pair of a stream's identity.
 type Label struct {
 	Name, Value string
 }
 
-// Field is one typed value of a row. Str holds TypeString values, Int
-// TypeInt values, and Bytes TypeBytes and TypeID values.
+// Field is one typed value of a row. Str holds TypeString and TypeText
+// values, Int TypeInt values, and Bytes TypeBytes and TypeID values.
 //
 // A row that lacks a field reads back with that field's zero value (empty
 // string, 0, nil), so a reader cannot tell a missing field from a zero

@@ -36,6 +36,7 @@ func testRows(n int, base int64) []Row {
 				{Name: "name", Type: TypeString, Str: fmt.Sprintf("op-%d", i%5)},
 				{Name: "n", Type: TypeInt, Int: int64(i)},
 				{Name: "blob", Type: TypeBytes, Bytes: []byte{byte(i), byte(i >> 8)}},
+				{Name: "msg", Type: TypeText, Str: fmt.Sprintf("GET /orders/%d took %dms", i, i%100)},
 			},
 		}
 		if i%7 == 0 {
@@ -69,7 +70,7 @@ func collect(t *testing.T, s *Store, q Query) []gotRow {
 				if f.Int != 0 {
 					g.fields += fmt.Sprintf("%s=%d ", f.Name, f.Int)
 				}
-			case TypeString:
+			case TypeString, TypeText:
 				if f.Str != "" {
 					g.fields += fmt.Sprintf("%s=%s ", f.Name, f.Str)
 				}
@@ -121,6 +122,8 @@ func TestSearchSameBeforeAndAfterFlushAndMerge(t *testing.T) {
 		"time":     {MinTime: base + 500*int64(time.Millisecond), MaxTime: base + 600*int64(time.Millisecond)},
 		"stream":   {Stream: func(l []Label) bool { return l[0].Value == "svc-1" }},
 		"project":  {Columns: []string{"name"}},
+		"contains": {Filters: []Filter{{Column: "msg", Type: TypeText, Op: OpContains, Value: []byte("/orders/12 took")}}},
+		"words":    {Filters: []Filter{{Column: "msg", Type: TypeText, Op: OpContains, Value: []byte("took 7ms"), Words: [][]byte{[]byte("took")}}}},
 		"combined": {Stream: func(l []Label) bool { return l[0].Value == "svc-2" }, Filters: []Filter{{Column: "name", Type: TypeString, Op: OpEqual, Value: []byte("op-0")}}},
 	}
 	before := map[string][]gotRow{}
@@ -132,6 +135,9 @@ func TestSearchSameBeforeAndAfterFlushAndMerge(t *testing.T) {
 	}
 	if n := len(before["id"]); n != 8 {
 		t.Fatalf("id rows: %d", n)
+	}
+	if n := len(before["contains"]); n != 8 { // not /orders/120 and up
+		t.Fatalf("contains rows: %d", n)
 	}
 	if n := len(before["missing"]); n != 0 {
 		t.Fatalf("missing rows: %d", n)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/argus-obs/argus/internal/model"
 	"github.com/argus-obs/argus/internal/store/colstore"
+	"github.com/argus-obs/argus/internal/store/resource"
 )
 
 var errBadRow = errors.New("malformed span row")
@@ -16,7 +17,7 @@ var errBadRow = errors.New("malformed span row")
 // memory belongs to the column store).
 func rowToSpan(r *colstore.Row) (model.Span, error) {
 	var s model.Span
-	s.Resource = resourceFromLabels(r.Stream)
+	s.Resource = resource.FromLabels(r.Stream)
 	s.Resource.ServiceName = clone(s.Resource.ServiceName)
 	for i := range s.Resource.Attributes {
 		a := &s.Resource.Attributes[i]

@@ -22,6 +22,7 @@ import (
 	"github.com/argus-obs/argus/internal/model"
 	"github.com/argus-obs/argus/internal/store"
 	"github.com/argus-obs/argus/internal/store/colstore"
+	"github.com/argus-obs/argus/internal/store/resource"
 )
 
 // Column names of the span row.
@@ -45,11 +46,6 @@ const (
 	colDroppedEvents = "dropped_events"
 	colDroppedLinks  = "dropped_links"
 	attrPrefix       = "a."
-
-	labelServiceName = "service.name"
-	// labelTypes holds the value types of the resource attributes, one
-	// byte each, when any is not a string.
-	labelTypes = "__types__"
 )
 
 // Store is the trace store. It is safe for concurrent use.
@@ -100,8 +96,8 @@ type encoder struct {
 }
 
 func (e *encoder) spanRow(r *colstore.Row, s *model.Span) {
-	if e.prevRes == nil || !sameResource(e.prevRes, &s.Resource) {
-		e.stream = resourceLabels(&s.Resource)
+	if e.prevRes == nil || !resource.Same(e.prevRes, &s.Resource) {
+		e.stream = resource.Labels(&s.Resource)
 		e.prevRes = &s.Resource
 	}
 	r.Stream = e.stream
@@ -180,54 +176,6 @@ func appendInt(f []colstore.Field, name string, v int64) []colstore.Field {
 	return append(f, colstore.Field{Name: name, Type: colstore.TypeInt, Int: v})
 }
 
-func sameResource(a, b *model.Resource) bool {
-	return a.ServiceName == b.ServiceName && slices.Equal(a.Attributes, b.Attributes)
-}
-
-func resourceLabels(res *model.Resource) []colstore.Label {
-	labels := make([]colstore.Label, 0, 1+len(res.Attributes))
-	labels = append(labels, colstore.Label{Name: labelServiceName, Value: res.ServiceName})
-	var types []byte
-	for i, a := range res.Attributes {
-		labels = append(labels, colstore.Label{Name: a.Key, Value: a.Value})
-		if a.Type != model.ValueString && types == nil {
-			types = make([]byte, len(res.Attributes))
-			for j := range i {
-				types[j] = byte(model.ValueString)
-			}
-		}
-		if types != nil {
-			types[i] = byte(a.Type)
-		}
-	}
-	if types != nil {
-		labels = append(labels, colstore.Label{Name: labelTypes, Value: string(types)})
-	}
-	return labels
-}
-
-func resourceFromLabels(labels []colstore.Label) model.Resource {
-	var res model.Resource
-	var types string
-	n := len(labels)
-	if n > 0 && labels[n-1].Name == labelTypes {
-		types = labels[n-1].Value
-		n--
-	}
-	for i, l := range labels[:n] {
-		if i == 0 && l.Name == labelServiceName {
-			res.ServiceName = l.Value
-			continue
-		}
-		a := model.Attribute{Key: l.Name, Value: l.Value}
-		if j := i - 1; j >= 0 && j < len(types) {
-			a.Type = model.ValueType(types[j])
-		}
-		res.Attributes = append(res.Attributes, a)
-	}
-	return res
-}
-
 // Attribute keys and types: per attribute, a length-prefixed key then
 // its type byte.
 func appendAttrKeys(dst []byte, attrs []model.Attribute) []byte {
@@ -300,8 +248,8 @@ func sortSpans(spans []model.Span) {
 func (s *Store) Services(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	err := s.cs.Streams(ctx, 0, 0, func(labels []colstore.Label) {
-		if len(labels) > 0 && labels[0].Name == labelServiceName && !seen[labels[0].Value] {
-			seen[labels[0].Value] = true
+		if name := resource.ServiceName(labels); name != "" {
+			seen[name] = true
 		}
 	})
 	if err != nil {
@@ -317,7 +265,7 @@ func (s *Store) Services(ctx context.Context) ([]string, error) {
 
 func serviceIs(name string) func([]colstore.Label) bool {
 	return func(labels []colstore.Label) bool {
-		return len(labels) > 0 && labels[0].Name == labelServiceName && labels[0].Value == name
+		return resource.ServiceName(labels) == name
 	}
 }
 
@@ -569,4 +517,42 @@ func (s *Store) Dependencies(ctx context.Context, start, end time.Time) ([]store
 		return cmp.Or(cmp.Compare(a.Parent, b.Parent), cmp.Compare(a.Child, b.Child))
 	})
 	return out, nil
+}
+
+// ByID returns the spans whose trace ID or "correlation_id" attribute is
+// id, ordered by start time: the spans of one request, found by either
+// key. An id that is not a trace ID is looked up as a correlation ID only.
+// Both lookups are bloom-checked column filters.
+func (s *Store) ByID(ctx context.Context, id string) ([]model.Span, error) {
+	var spans []model.Span
+	var traceID model.TraceID
+	isTrace := false
+	if tid, err := model.ParseTraceID(id); err == nil && len(id) >= 16 {
+		traceID, isTrace = tid, true
+		byID, err := s.getTraces(ctx, []model.TraceID{tid})
+		if err != nil {
+			return nil, err
+		}
+		spans = byID[tid]
+	}
+	var derr error
+	q := colstore.Query{Filters: []colstore.Filter{{
+		Column: attrPrefix + model.CorrelationIDKey, Type: colstore.TypeString, Op: colstore.OpEqual, Value: []byte(id),
+	}}}
+	err := s.cs.Search(ctx, q, func(r *colstore.Row) bool {
+		sp, err := rowToSpan(r)
+		if err != nil {
+			derr = err
+			return false
+		}
+		if !isTrace || sp.TraceID != traceID {
+			spans = append(spans, sp)
+		}
+		return true
+	})
+	if err = cmp.Or(err, derr); err != nil {
+		return nil, err
+	}
+	sortSpans(spans)
+	return spans, nil
 }

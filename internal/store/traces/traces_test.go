@@ -1,9 +1,11 @@
 package traces_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/argus-obs/argus/internal/model"
 	"github.com/argus-obs/argus/internal/store/colstore"
 	"github.com/argus-obs/argus/internal/store/storetest"
 	"github.com/argus-obs/argus/internal/store/traces"
@@ -50,4 +52,46 @@ func TestConformance(t *testing.T) {
 // parts and merges.
 func TestConformanceFlushing(t *testing.T) {
 	storetest.TestTraceStore(t, harness(5*time.Millisecond))
+}
+
+func TestByID(t *testing.T) {
+	cs, err := colstore.Open(colstore.Options{Dir: t.TempDir(), WALNoSync: true, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	s := traces.New(cs)
+	ctx := context.Background()
+	now := time.Now().UnixNano()
+	span := func(trace, span byte, corr string) model.Span {
+		sp := model.Span{Name: "op", StartUnixNano: now + int64(span), EndUnixNano: now + int64(span) + 10, Resource: model.Resource{ServiceName: "shop"}}
+		sp.TraceID[15], sp.SpanID[7] = trace, span
+		if corr != "" {
+			sp.Attributes = []model.Attribute{model.String("correlation_id", corr)}
+		}
+		return sp
+	}
+	// Request req-1 spans two traces (a retry); trace 3 is another request.
+	if err := s.WriteSpans(ctx, []model.Span{span(1, 1, "req-1"), span(1, 2, ""), span(2, 3, "req-1"), span(3, 4, "req-2")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ByID(ctx, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].SpanID[7] != 1 || got[1].SpanID[7] != 3 {
+		t.Errorf("ByID(req-1) = %d spans, want spans 1 and 3 in start order", len(got))
+	}
+	var tid model.TraceID
+	tid[15] = 1
+	got, err = s.ByID(ctx, tid.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].SpanID[7] != 1 || got[1].SpanID[7] != 2 {
+		t.Errorf("ByID(trace 1) = %d spans, want spans 1 and 2", len(got))
+	}
+	if got, err := s.ByID(ctx, "nobody"); err != nil || len(got) != 0 {
+		t.Errorf("ByID(nobody) = %d spans, %v", len(got), err)
+	}
 }

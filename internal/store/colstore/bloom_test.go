@@ -1,0 +1,106 @@
+package colstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestForEachWord(t *testing.T) {
+	v := []byte("GET /api/v1/orders?id=42 took 3ms: naïve_user ok")
+	var words []string
+	forEachWord(v, func(start, end int) { words = append(words, string(v[start:end])) })
+	want := []string{"GET", "api", "v1", "orders", "id", "42", "took", "3ms", "naïve_user", "ok"}
+	if !slices.Equal(words, want) {
+		t.Errorf("words = %q, want %q", words, want)
+	}
+}
+
+func TestRequiredWordKeys(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		words []string
+		want  []string
+	}{
+		{"timeout", nil, nil},                                 // may be part of "timeouts"
+		{"rror 500 fail", nil, []string{"500"}},               // edges may be parts of words
+		{" timeout ", nil, []string{"timeout"}},               // bounded on both sides
+		{"a=1, b=2", nil, []string{"1", "b"}},                 // "a" and "2" touch the ends
+		{"timeout", []string{"timeout"}, []string{"timeout"}}, // the caller knows it is a word
+	} {
+		f := &Filter{Column: "msg", Type: TypeText, Op: OpContains, Value: []byte(tc.value)}
+		for _, w := range tc.words {
+			f.Words = append(f.Words, []byte(w))
+		}
+		var want []uint64
+		for _, w := range tc.want {
+			want = append(want, bloomKey("msg", []byte(w)))
+		}
+		if got := requiredWordKeys(f); !slices.Equal(got, want) {
+			t.Errorf("%q %q: %d keys, want those of %q", tc.value, tc.words, len(got), tc.want)
+		}
+	}
+}
+
+// TestTextBloomSkipsBlocks checks that a block whose lines lack a word is
+// skipped from its header alone, and that one holding it is not.
+func TestTextBloomSkipsBlocks(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	base := time.Now().Add(-time.Hour).UnixNano()
+	var rows []Row
+	for i := range 300 {
+		msg := fmt.Sprintf("request %d served in %dms", i, i%50)
+		if i == 123 {
+			msg = "request 123 failed: ECONNRESET from upstream"
+		}
+		rows = append(rows, Row{
+			Stream: []Label{{"service.name", fmt.Sprintf("svc-%d", i%3)}}, // one block per stream
+			Time:   base + int64(i),
+			Fields: []Field{{Name: "msg", Type: TypeText, Str: msg}},
+		})
+	}
+	if err := s.Write(context.Background(), rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mem, parts := s.partitions[dayOf(base)].snapshot()
+	if len(mem) != 0 || len(parts) != 1 || len(parts[0].meta.blocks) != 3 {
+		t.Fatalf("want one part of three blocks, have %d batches and %d parts", len(mem), len(parts))
+	}
+	m := parts[0].meta
+	for _, tc := range []struct {
+		filter Filter
+		want   int // blocks that may match
+		rows   int
+	}{
+		{Filter{Column: "msg", Type: TypeText, Op: OpContains, Value: []byte(" ECONNRESET ")}, 1, 1},
+		{Filter{Column: "msg", Type: TypeText, Op: OpContains, Value: []byte("ECONNRESET"), Words: [][]byte{[]byte("ECONNRESET")}}, 1, 1},
+		{Filter{Column: "msg", Type: TypeText, Op: OpContains, Value: []byte("ECONNRESET")}, 3, 1}, // a substring: no word is certain
+		{Filter{Column: "msg", Type: TypeText, Op: OpContains, Value: []byte(" served in ")}, 3, 299},
+		{Filter{Column: "msg", Type: TypeText, Op: OpContains, Value: []byte(" nowhere ")}, 0, 0},
+	} {
+		q := Query{Filters: []Filter{tc.filter}}
+		sr := &searcher{q: &q, filterCol: make([]int, 1)}
+		sr.bloomKeys = [][]uint64{requiredWordKeys(&q.Filters[0])}
+		n := 0
+		for bi := range m.blocks {
+			if sr.blockMayMatch(m, &m.blocks[bi]) {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%q words %q: %d blocks may match, want %d", tc.filter.Value, tc.filter.Words, n, tc.want)
+		}
+		var got int
+		if err := s.Search(context.Background(), q, func(*Row) bool { got++; return true }); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.rows {
+			t.Errorf("%q: %d rows, want %d", tc.filter.Value, got, tc.rows)
+		}
+	}
+}
