@@ -4,17 +4,17 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/argus-obs/argus/internal/ingest/jsonstr"
 	"github.com/argus-obs/argus/internal/model"
 )
 
-// UnknownService is the service name given to spans whose resource has no
-// "service.name" attribute, as the OpenTelemetry resource semantic
-// conventions prescribe.
+// UnknownService is the service name given to spans and log records whose
+// resource has no "service.name" attribute, as the OpenTelemetry resource
+// semantic conventions prescribe.
 const UnknownService = "unknown_service"
 
 const serviceNameKey = "service.name"
@@ -60,13 +60,7 @@ type Rejections struct {
 }
 
 // Count returns the number of rejected spans.
-func (r Rejections) Count() int {
-	n := 0
-	for _, c := range r.ByReason {
-		n += c
-	}
-	return n
-}
+func (r Rejections) Count() int { return sum(r.ByReason[:]) }
 
 // Message returns the text for an OTLP partial-success error_message, for
 // example "2 spans rejected: span 0af7…319c/00f0…02b7: end time before start
@@ -76,11 +70,23 @@ func (r Rejections) Message() string {
 	if n == 0 {
 		return ""
 	}
-	noun := " spans rejected: "
-	if n == 1 {
-		noun = " span rejected: "
+	return quantity(n, "span", "spans") + " rejected: " + r.First
+}
+
+func sum(counts []int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
 	}
-	return strconv.Itoa(n) + noun + r.First
+	return n
+}
+
+// quantity returns n and the noun in its number: "1 span", "2 spans".
+func quantity(n int, singular, plural string) string {
+	if n == 1 {
+		return "1 " + singular
+	}
+	return strconv.Itoa(n) + " " + plural
 }
 
 func (r *Rejections) add(reason RejectReason, s ptrace.Span) {
@@ -181,8 +187,9 @@ func ConvertTraces(td ptrace.Traces) (spans []model.Span, rej Rejections) {
 	return spans, rej
 }
 
-// converter carves slices out of arrays sized by ConvertTraces' first pass
-// and keeps a scratch buffer for encoding arrays and maps.
+// converter carves slices out of arrays sized by the first pass of
+// ConvertTraces or ConvertLogs and keeps a scratch buffer for encoding
+// arrays and maps.
 type converter struct {
 	attrs   []model.Attribute
 	events  []model.Event
@@ -326,7 +333,7 @@ func appendJSONValue(dst []byte, v pcommon.Value, depth int) []byte {
 	}
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return appendJSONString(dst, v.Str())
+		return jsonstr.Append(dst, v.Str())
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(dst, v.Bool())
 	case pcommon.ValueTypeInt:
@@ -364,7 +371,7 @@ func appendJSONValue(dst []byte, v pcommon.Value, depth int) []byte {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = appendJSONString(dst, k)
+			dst = jsonstr.Append(dst, k)
 			dst = append(dst, ':')
 			dst = appendJSONValue(dst, e, depth+1)
 		}
@@ -372,49 +379,4 @@ func appendJSONValue(dst []byte, v pcommon.Value, depth int) []byte {
 	default:
 		return append(dst, "null"...)
 	}
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Like encoding/json, it
-// replaces invalid UTF-8 with U+FFFD so the result is always valid JSON.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

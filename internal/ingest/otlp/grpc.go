@@ -3,7 +3,6 @@ package otlp
 import (
 	"context"
 
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc/codes"
 	// Importing the gzip codec registers it with gRPC. A gRPC server can
@@ -12,6 +11,8 @@ import (
 	// import their requests fail with UNIMPLEMENTED.
 	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/status"
+
+	"github.com/argus-obs/argus/internal/ingest/ingestmetrics"
 )
 
 // GRPCServer returns the OTLP/gRPC trace service of r, for
@@ -31,43 +32,43 @@ type grpcServer struct {
 // RESOURCE_EXHAUSTED with RetryInfo, which OTLP clients retry; any other
 // store failure is UNAVAILABLE, which they retry too.
 func (g *grpcServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	r := g.r
-	m := &r.metrics[protoGRPC]
-	td := req.Traces()
+	return serveGRPC(ctx, &g.r.transport, g.r, req)
+}
 
-	size := int64((&ptrace.ProtoMarshaler{}).TracesSize(td))
-	if limit := r.MaxRequestBytes(); size > limit {
-		m.requests[outcomeTooLarge].Inc()
+// serveGRPC answers an OTLP/gRPC export of signal s; see
+// grpcServer.Export for what it answers.
+func serveGRPC[Req unmarshaler, Resp marshaler](ctx context.Context, t *transport, s signal[Req, Resp], req Req) (Resp, error) {
+	m := &t.metrics[protoGRPC]
+	size := int64(s.requestSize(req))
+	if limit := t.maxBytes.Load(); size > limit {
+		m.requests[ingestmetrics.OutcomeTooLarge].Inc()
 		// RESOURCE_EXHAUSTED without RetryInfo is what gRPC itself answers
 		// for an oversized message, and OTLP clients do not retry it.
-		return ptraceotlp.NewExportResponse(), status.Errorf(codes.ResourceExhausted,
+		return s.response(0, ""), status.Errorf(codes.ResourceExhausted,
 			"request of %d bytes exceeds the limit of %d bytes", size, limit)
 	}
+	if m.requestBytes != nil {
+		m.requestBytes.Add(float64(size))
+	}
 
-	m.requestBytes.Add(float64(size))
-
-	rej, err := r.export(ctx, protoGRPC, td)
+	rejected, message, err := s.export(ctx, protoGRPC, req)
 	if err != nil {
-		o := r.writeFailure(ctx, protoGRPC, err)
+		o := t.writeFailure(ctx, protoGRPC, err)
 		m.requests[o].Inc()
 		switch o {
-		case outcomeOverloaded:
-			return ptraceotlp.NewExportResponse(), r.overloadedStatus().Err()
-		case outcomeCanceled:
-			return ptraceotlp.NewExportResponse(), status.FromContextError(ctx.Err()).Err()
+		case ingestmetrics.OutcomeOverloaded:
+			return s.response(0, ""), t.overloadedStatus().Err()
+		case ingestmetrics.OutcomeCanceled:
+			return s.response(0, ""), status.FromContextError(ctx.Err()).Err()
 		default:
-			return ptraceotlp.NewExportResponse(), status.Error(codes.Unavailable, "spans could not be stored; retry later")
+			return s.response(0, ""), status.Error(codes.Unavailable, t.noun+" could not be stored; retry later")
 		}
 	}
 
-	resp := ptraceotlp.NewExportResponse()
-	if n := rej.Count(); n > 0 {
-		m.requests[outcomePartialSuccess].Inc()
-		ps := resp.PartialSuccess()
-		ps.SetRejectedSpans(int64(n))
-		ps.SetErrorMessage(rej.Message())
-		return resp, nil
+	o := ingestmetrics.OutcomeSuccess
+	if rejected > 0 {
+		o = ingestmetrics.OutcomePartialSuccess
 	}
-	m.requests[outcomeSuccess].Inc()
-	return resp, nil
+	m.requests[o].Inc()
+	return s.response(rejected, message), nil
 }

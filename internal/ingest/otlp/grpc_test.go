@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/argus-obs/argus/internal/ingest/ingestmetrics/ingestmetricstest"
 	"github.com/argus-obs/argus/internal/model"
 	"github.com/argus-obs/argus/internal/store"
 	"github.com/argus-obs/argus/internal/store/memstore"
@@ -31,18 +32,26 @@ func grpcClient(t *testing.T, w store.TraceWriter, opts Options) (ptraceotlp.GRP
 	r, reg := newReceiver(t, w, opts)
 	srv := grpc.NewServer(grpc.MaxRecvMsgSize(int(r.MaxRequestBytes())))
 	ptraceotlp.RegisterGRPCServer(srv, r.GRPCServer())
-	lis := bufconn.Listen(1 << 20)
+	return ptraceotlp.NewGRPCClient(dialServer(t, srv, bufconn.Listen(1<<20))), r, reg
+}
+
+// dialServer serves srv on lis until the test ends and returns a client
+// connection to it. lis is an in-memory bufconn listener or a real one.
+func dialServer(t *testing.T, srv *grpc.Server, lis net.Listener) *grpc.ClientConn {
+	t.Helper()
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if bl, ok := lis.(*bufconn.Listener); ok {
+		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return bl.DialContext(ctx) }))
+	}
+	conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return ptraceotlp.NewGRPCClient(conn), r, reg
+	return conn
 }
 
 func export(t *testing.T, c ptraceotlp.GRPCClient, td ptrace.Traces, opts ...grpc.CallOption) (ptraceotlp.ExportResponse, error) {
@@ -77,10 +86,10 @@ func TestGRPCRoundTrip(t *testing.T) {
 			if want := []model.Span{fullSpan()}; !reflect.DeepEqual(got, want) {
 				t.Errorf("stored\n %+v\nwant\n %+v", got, want)
 			}
-			if got, want := counter(t, reg, "argus_ingest_trace_request_bytes_total", "protocol=grpc"), float64(len(protoBody(t, fullTraces()))); got != want {
+			if got, want := ingestmetricstest.Value(t, reg, "argus_ingest_trace_request_bytes_total", "protocol=grpc"), float64(len(protoBody(t, fullTraces()))); got != want {
 				t.Errorf("request bytes = %v, want %v", got, want)
 			}
-			if got := counter(t, reg, "argus_ingest_trace_requests_total", "protocol=grpc,outcome=success"); got != 1 {
+			if got := ingestmetricstest.Value(t, reg, "argus_ingest_trace_requests_total", "protocol=grpc,outcome=success"); got != 1 {
 				t.Errorf("successful requests = %v, want 1", got)
 			}
 		})
@@ -99,10 +108,10 @@ func TestGRPCPartialSuccess(t *testing.T) {
 	if ps.RejectedSpans() != 3 || ps.ErrorMessage() != wantMsg {
 		t.Errorf("partial success = %d %q, want 3 %q", ps.RejectedSpans(), ps.ErrorMessage(), wantMsg)
 	}
-	if got := counter(t, reg, "argus_ingest_spans_accepted_total", "protocol=grpc"); got != 2 {
+	if got := ingestmetricstest.Value(t, reg, "argus_ingest_spans_accepted_total", "protocol=grpc"); got != 2 {
 		t.Errorf("accepted = %v, want 2", got)
 	}
-	if got := counter(t, reg, "argus_ingest_spans_rejected_total", "protocol=grpc,reason=zero_span_id"); got != 1 {
+	if got := ingestmetricstest.Value(t, reg, "argus_ingest_spans_rejected_total", "protocol=grpc,reason=zero_span_id"); got != 1 {
 		t.Errorf("rejected{zero_span_id} = %v, want 1", got)
 	}
 }
@@ -123,7 +132,7 @@ func TestGRPCOverloaded(t *testing.T) {
 	if delay != 3*time.Second {
 		t.Errorf("RetryInfo delay %v, want 3s (details %v)", delay, st.Details())
 	}
-	if got := counter(t, reg, "argus_ingest_trace_requests_total", "protocol=grpc,outcome=overloaded"); got != 1 {
+	if got := ingestmetricstest.Value(t, reg, "argus_ingest_trace_requests_total", "protocol=grpc,outcome=overloaded"); got != 1 {
 		t.Errorf("overloaded requests = %v, want 1", got)
 	}
 }
@@ -147,7 +156,7 @@ func TestGRPCTooLarge(t *testing.T) {
 	if st.Code() != codes.ResourceExhausted || len(st.Details()) != 0 {
 		t.Errorf("error %v with details %v, want ResourceExhausted without RetryInfo", err, st.Details())
 	}
-	if got := counter(t, reg, "argus_ingest_trace_requests_total", "protocol=grpc,outcome=too_large"); got != 1 {
+	if got := ingestmetricstest.Value(t, reg, "argus_ingest_trace_requests_total", "protocol=grpc,outcome=too_large"); got != 1 {
 		t.Errorf("too_large requests = %v, want 1", got)
 	}
 	if svcs, _ := traces.Services(context.Background()); len(svcs) != 0 {

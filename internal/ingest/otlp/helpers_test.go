@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,10 +91,18 @@ func post(h http.Handler, contentType, contentEncoding string, body io.Reader) *
 // names.
 func exportResponse(t testing.TB, rec *httptest.ResponseRecorder) ptraceotlp.ExportResponse {
 	t.Helper()
+	resp := ptraceotlp.NewExportResponse()
+	decodeOK(t, rec, resp)
+	return resp
+}
+
+// decodeOK decodes a 200 answer into resp in the encoding its
+// Content-Type names.
+func decodeOK(t testing.TB, rec *httptest.ResponseRecorder, resp unmarshaler) {
+	t.Helper()
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d, want 200; body %q", rec.Code, rec.Body.String())
 	}
-	resp := ptraceotlp.NewExportResponse()
 	var err error
 	switch ct := rec.Header().Get("Content-Type"); ct {
 	case "application/x-protobuf":
@@ -108,7 +115,6 @@ func exportResponse(t testing.TB, rec *httptest.ResponseRecorder) ptraceotlp.Exp
 	if err != nil {
 		t.Fatalf("decode export response %q: %v", rec.Body.String(), err)
 	}
-	return resp
 }
 
 // rpcStatus decodes an error answer's google.rpc.Status body.
@@ -128,35 +134,4 @@ func rpcStatus(t testing.TB, rec *httptest.ResponseRecorder) *spb.Status {
 		t.Fatalf("decode status body %q: %v", rec.Body.String(), err)
 	}
 	return st
-}
-
-// counter returns the value of the counter series name{labels} in reg,
-// or 0 when the series does not exist. labels is "k=v,k=v".
-func counter(t testing.TB, reg *prometheus.Registry, name, labels string) float64 {
-	t.Helper()
-	want := map[string]string{}
-	for kv := range strings.SplitSeq(labels, ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			want[k] = v
-		}
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := want[lp.GetName()]; ok && v != lp.GetValue() {
-					continue metrics
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
 }

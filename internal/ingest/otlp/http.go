@@ -1,22 +1,21 @@
 package otlp
 
 import (
-	"bytes"
-	"errors"
+	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/argus-obs/argus/internal/ingest/ingestmetrics"
 )
 
 // encoding is the message encoding of an OTLP/HTTP request, and so of its
@@ -73,15 +72,51 @@ func gzipped(contentEncoding string) (gz, ok bool) {
 // rejected; otherwise a 4xx for requests that will never succeed or a
 // 429/503 for ones worth retrying, each with a google.rpc.Status body.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	serveHTTP(&r.transport, r, w, req)
+}
+
+// unmarshaler is a pdata message that decodes from protobuf and JSON, such
+// as ptraceotlp.ExportRequest and plogotlp.ExportRequest.
+type unmarshaler interface {
+	UnmarshalProto(data []byte) error
+	UnmarshalJSON(data []byte) error
+}
+
+// marshaler is a pdata message that encodes to protobuf and JSON, such as
+// ptraceotlp.ExportResponse.
+type marshaler interface {
+	MarshalProto() ([]byte, error)
+	MarshalJSON() ([]byte, error)
+}
+
+// signal is what a receiver plugs into the shared HTTP and gRPC code: how
+// to make, measure, store and answer one kind of export request. The
+// methods are called concurrently.
+type signal[Req unmarshaler, Resp marshaler] interface {
+	newRequest() Req
+	// requestSize is req's protobuf size, which gRPC holds to the limit.
+	requestSize(req Req) int
+	// export converts req, counts it and writes the valid items. rejected
+	// and message describe the refused ones for a partial success; err is
+	// the writer's.
+	export(ctx context.Context, p protocol, req Req) (rejected int, message string, err error)
+	// response is the answer to a stored request, with partial_success
+	// set when rejected > 0.
+	response(rejected int, message string) Resp
+}
+
+// serveHTTP answers an OTLP/HTTP export of signal s; see
+// Receiver.ServeHTTP for what it answers.
+func serveHTTP[Req unmarshaler, Resp marshaler](t *transport, s signal[Req, Resp], w http.ResponseWriter, req *http.Request) {
 	enc, encOK := requestEncoding(req.Header.Get("Content-Type"))
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		r.httpError(w, enc, http.StatusMethodNotAllowed, outcomeMethodNotAllowed,
+		t.httpError(w, enc, http.StatusMethodNotAllowed, ingestmetrics.OutcomeMethodNotAllowed,
 			status.New(codes.Unimplemented, "method "+req.Method+" not allowed: OTLP exports use POST"))
 		return
 	}
 	if !encOK {
-		r.httpError(w, enc, http.StatusUnsupportedMediaType, outcomeUnsupportedMedia,
+		t.httpError(w, enc, http.StatusUnsupportedMediaType, ingestmetrics.OutcomeUnsupportedMedia,
 			status.Newf(codes.InvalidArgument, "unsupported content type %q: use %s or %s",
 				req.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON))
 		return
@@ -90,52 +125,51 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		// RFC 9110 asks a 415 for an unsupported coding to say which it takes.
 		w.Header().Set("Accept-Encoding", "gzip")
-		r.httpError(w, enc, http.StatusUnsupportedMediaType, outcomeUnsupportedMedia,
+		t.httpError(w, enc, http.StatusUnsupportedMediaType, ingestmetrics.OutcomeUnsupportedMedia,
 			status.Newf(codes.InvalidArgument, "unsupported content encoding %q: use gzip or none",
 				req.Header.Get("Content-Encoding")))
 		return
 	}
 
-	buf := r.getBuffer()
-	defer r.putBuffer(buf)
-	if code, msg := r.readBody(w, req, gz, buf); code != 0 {
-		o, c := outcomeBadRequest, codes.InvalidArgument
+	buf := t.bodies.GetBuffer()
+	defer t.bodies.PutBuffer(buf)
+	if code, msg := t.bodies.ReadBody(w, req, t.maxBytes.Load(), gz, buf); code != 0 {
+		o, c := ingestmetrics.OutcomeBadRequest, codes.InvalidArgument
 		if code == http.StatusRequestEntityTooLarge {
-			o, c = outcomeTooLarge, codes.ResourceExhausted
+			o, c = ingestmetrics.OutcomeTooLarge, codes.ResourceExhausted
 		}
-		r.httpError(w, enc, code, o, status.New(c, msg))
+		t.httpError(w, enc, code, o, status.New(c, msg))
 		return
 	}
-	r.metrics[protoHTTP].requestBytes.Add(float64(buf.Len()))
+	if b := t.metrics[protoHTTP].requestBytes; b != nil {
+		b.Add(float64(buf.Len()))
+	}
 
-	ereq := ptraceotlp.NewExportRequest()
+	ereq := s.newRequest()
 	if err := unmarshalRequest(ereq, enc, buf.Bytes()); err != nil {
-		r.httpError(w, enc, http.StatusBadRequest, outcomeBadRequest, status.New(codes.InvalidArgument, err.Error()))
+		t.httpError(w, enc, http.StatusBadRequest, ingestmetrics.OutcomeBadRequest, status.New(codes.InvalidArgument, err.Error()))
 		return
 	}
 
-	rej, err := r.export(req.Context(), protoHTTP, ereq.Traces())
+	rejected, message, err := s.export(req.Context(), protoHTTP, ereq)
 	if err != nil {
-		switch o := r.writeFailure(req.Context(), protoHTTP, err); o {
-		case outcomeOverloaded:
-			w.Header().Set("Retry-After", strconv.FormatInt(r.retryAfterSeconds(), 10))
-			r.httpError(w, enc, http.StatusTooManyRequests, o, r.overloadedStatus())
+		switch o := t.writeFailure(req.Context(), protoHTTP, err); o {
+		case ingestmetrics.OutcomeOverloaded:
+			w.Header().Set("Retry-After", strconv.FormatInt(t.retryAfterSeconds(), 10))
+			t.httpError(w, enc, http.StatusTooManyRequests, o, t.overloadedStatus())
 		default:
 			// The store's error stays in the log: it may name files and
 			// means nothing to the sender, who only needs to retry.
-			r.httpError(w, enc, http.StatusServiceUnavailable, o,
-				status.New(codes.Unavailable, "spans could not be stored; retry later"))
+			t.httpError(w, enc, http.StatusServiceUnavailable, o,
+				status.New(codes.Unavailable, t.noun+" could not be stored; retry later"))
 		}
 		return
 	}
 
-	resp := ptraceotlp.NewExportResponse()
-	o := outcomeSuccess
-	if n := rej.Count(); n > 0 {
-		o = outcomePartialSuccess
-		ps := resp.PartialSuccess()
-		ps.SetRejectedSpans(int64(n))
-		ps.SetErrorMessage(rej.Message())
+	resp := s.response(rejected, message)
+	o := ingestmetrics.OutcomeSuccess
+	if rejected > 0 {
+		o = ingestmetrics.OutcomePartialSuccess
 	}
 	var body []byte
 	if enc == encProto {
@@ -144,12 +178,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		body, err = resp.MarshalJSON()
 	}
 	if err != nil {
-		// The spans are stored; failing to describe that must not make the
+		// The items are stored; failing to describe that must not make the
 		// client send them again, so answer 200 without a body.
-		r.logger.Error("otlp: encode export response", "err", err)
+		t.logger.Error("otlp: encode export response", "err", err)
 		body = nil
 	}
-	r.metrics[protoHTTP].requests[o].Inc()
+	t.metrics[protoHTTP].requests[o].Inc()
 	w.Header().Set("Content-Type", enc.contentType())
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
@@ -158,9 +192,9 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // overloadedStatus is the answer to a write refused with
 // store.ErrOverloaded: RESOURCE_EXHAUSTED with the RetryInfo detail that
 // OTLP clients need before they will retry it.
-func (r *Receiver) overloadedStatus() *status.Status {
+func (t *transport) overloadedStatus() *status.Status {
 	st := status.New(codes.ResourceExhausted, "store overloaded; retry later")
-	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(r.retryAfter)}); err == nil {
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(t.retryAfter)}); err == nil {
 		st = d
 	}
 	return st
@@ -173,8 +207,8 @@ const maxErrorMessage = 1024
 
 // httpError answers with a google.rpc.Status body in the request's
 // encoding and counts the request under o.
-func (r *Receiver) httpError(w http.ResponseWriter, enc encoding, code int, o outcome, st *status.Status) {
-	r.metrics[protoHTTP].requests[o].Inc()
+func (t *transport) httpError(w http.ResponseWriter, enc encoding, code int, o ingestmetrics.Outcome, st *status.Status) {
+	t.metrics[protoHTTP].requests[o].Inc()
 	p := st.Proto()
 	p.Message = cleanMessage(p.Message)
 	var body []byte
@@ -185,7 +219,7 @@ func (r *Receiver) httpError(w http.ResponseWriter, enc encoding, code int, o ou
 		body, err = protojson.Marshal(p)
 	}
 	if err != nil {
-		r.logger.Error("otlp: encode error status", "err", err)
+		t.logger.Error("otlp: encode error status", "err", err)
 		body = nil
 	}
 	w.Header().Set("Content-Type", enc.contentType())
@@ -203,123 +237,36 @@ func cleanMessage(msg string) string {
 	return msg
 }
 
-// readBody reads the request body into buf, gunzipping it when gz, and
-// holds it to the size limit both on the wire and decompressed, so a small
-// gzip bomb cannot expand past the limit. It returns a non-zero HTTP
-// status and a message when the body cannot be used.
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, gz bool, buf *bytes.Buffer) (code int, msg string) {
-	limit := r.MaxRequestBytes()
-	if req.ContentLength > limit {
-		return http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", req.ContentLength, limit)
-	}
-	// MaxBytesReader, beyond limiting, tells the server to close the
-	// connection rather than drain an oversized body.
-	body := &wireReader{r: http.MaxBytesReader(w, req.Body, limit)}
-	tooLarge := func() (int, string) {
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", limit)
-	}
-
-	if !gz {
-		if req.ContentLength > 0 {
-			buf.Grow(int(req.ContentLength))
-		}
-		if _, err := buf.ReadFrom(body); err != nil {
-			if body.tooLarge {
-				return tooLarge()
-			}
-			return http.StatusBadRequest, "could not read request body: " + err.Error()
-		}
-		return 0, ""
-	}
-
-	zr, err := r.gzipReader(body)
-	if err == nil {
-		// One byte past the limit is enough to know it was exceeded.
-		_, err = buf.ReadFrom(io.LimitReader(zr, limit+1))
-		r.gzipReaders.Put(zr)
-	}
-	switch {
-	case body.tooLarge:
-		return tooLarge()
-	case err != nil:
-		return http.StatusBadRequest, "could not decompress gzip request body: " + err.Error()
-	case int64(buf.Len()) > limit:
-		return http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("decompressed request body exceeds the limit of %d bytes", limit)
-	}
-	return 0, ""
-}
-
-// wireReader notes when the body limit was hit, because the gzip reader
-// may report the truncated stream as corrupt rather than pass the
-// MaxBytesError through, and that must still be a 413, not a 400.
-type wireReader struct {
-	r        io.Reader
-	tooLarge bool
-}
-
-func (w *wireReader) Read(p []byte) (int, error) {
-	n, err := w.r.Read(p)
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			w.tooLarge = true
-		}
-	}
-	return n, err
-}
-
-func (r *Receiver) gzipReader(src io.Reader) (*gzip.Reader, error) {
-	if zr, ok := r.gzipReaders.Get().(*gzip.Reader); ok {
-		if err := zr.Reset(src); err != nil {
-			r.gzipReaders.Put(zr)
-			return nil, err
-		}
-		return zr, nil
-	}
-	return gzip.NewReader(src)
-}
-
-// maxPooledBuffer keeps the odd huge request from pinning its buffer in
-// the pool for every later small one.
-const maxPooledBuffer = 4 << 20
-
-func (r *Receiver) getBuffer() *bytes.Buffer {
-	if b, ok := r.buffers.Get().(*bytes.Buffer); ok {
-		return b
-	}
-	return new(bytes.Buffer)
-}
-
-func (r *Receiver) putBuffer(b *bytes.Buffer) {
-	if b.Cap() > maxPooledBuffer {
-		return
-	}
-	b.Reset()
-	r.buffers.Put(b)
-}
-
 // unmarshalRequest decodes an export request, saying in the error what
 // could not be parsed.
-func unmarshalRequest(req ptraceotlp.ExportRequest, enc encoding, data []byte) error {
+func unmarshalRequest(req unmarshaler, enc encoding, data []byte) error {
 	if enc == encProto {
 		if err := req.UnmarshalProto(data); err != nil {
-			return fmt.Errorf("could not parse protobuf ExportTraceServiceRequest: %w", err)
+			return fmt.Errorf("could not parse protobuf %s: %w", requestName(req), err)
 		}
 		return nil
 	}
 	if len(data) == 0 {
 		// Unlike protobuf, where it is an empty export, an empty body is
 		// not JSON; the parser would call it a NUL byte.
-		return errors.New("could not parse JSON ExportTraceServiceRequest: empty body")
+		return fmt.Errorf("could not parse JSON %s: empty body", requestName(req))
 	}
 	if jsonTooDeep(data, maxJSONDepth) {
-		return fmt.Errorf("could not parse JSON ExportTraceServiceRequest: nested deeper than %d levels", maxJSONDepth)
+		return fmt.Errorf("could not parse JSON %s: nested deeper than %d levels", requestName(req), maxJSONDepth)
 	}
 	if err := req.UnmarshalJSON(data); err != nil {
-		return fmt.Errorf("could not parse JSON ExportTraceServiceRequest: %w", err)
+		return fmt.Errorf("could not parse JSON %s: %w", requestName(req), err)
 	}
 	return nil
+}
+
+// requestName is the protobuf message name of req, which parse errors
+// give so a sender knows what was expected.
+func requestName(req unmarshaler) string {
+	if _, ok := req.(plogotlp.ExportRequest); ok {
+		return "ExportLogsServiceRequest"
+	}
+	return "ExportTraceServiceRequest"
 }
 
 // maxJSONDepth bounds the nesting of a JSON request. pdata's JSON decoder

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 
+	"github.com/argus-obs/argus/internal/ingest/ingestmetrics/ingestmetricstest"
 	"github.com/argus-obs/argus/internal/model"
 	"github.com/argus-obs/argus/internal/store/memstore"
 )
@@ -63,11 +64,11 @@ func TestHTTPRoundTrip(t *testing.T) {
 				"argus_ingest_spans_accepted_total":      1,
 				"argus_ingest_trace_request_bytes_total": float64(len(protoOrJSON(t, tc.wantType))),
 			} {
-				if got := counter(t, reg, name, "protocol=http"); got != want {
+				if got := ingestmetricstest.Value(t, reg, name, "protocol=http"); got != want {
 					t.Errorf("%s = %v, want %v", name, got, want)
 				}
 			}
-			if got := counter(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=success"); got != 1 {
+			if got := ingestmetricstest.Value(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=success"); got != 1 {
 				t.Errorf("successful requests = %v, want 1", got)
 			}
 		})
@@ -137,14 +138,14 @@ func TestHTTPPartialSuccess(t *testing.T) {
 				"reason=zero_span_id":     1,
 				"reason=end_before_start": 1,
 			} {
-				if got := counter(t, reg, "argus_ingest_spans_rejected_total", "protocol=http,"+labels); got != want {
+				if got := ingestmetricstest.Value(t, reg, "argus_ingest_spans_rejected_total", "protocol=http,"+labels); got != want {
 					t.Errorf("rejected{%s} = %v, want %v", labels, got, want)
 				}
 			}
-			if got := counter(t, reg, "argus_ingest_spans_accepted_total", "protocol=http"); got != 2 {
+			if got := ingestmetricstest.Value(t, reg, "argus_ingest_spans_accepted_total", "protocol=http"); got != 2 {
 				t.Errorf("accepted = %v, want 2", got)
 			}
-			if got := counter(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=partial_success"); got != 1 {
+			if got := ingestmetricstest.Value(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=partial_success"); got != 1 {
 				t.Errorf("partial_success requests = %v, want 1", got)
 			}
 		})
@@ -338,10 +339,10 @@ func TestHTTPOverloaded(t *testing.T) {
 			if d := ri.GetRetryDelay().AsDuration(); d != 2500*time.Millisecond {
 				t.Errorf("RetryInfo delay %v, want 2.5s", d)
 			}
-			if got := counter(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=overloaded"); got != 1 {
+			if got := ingestmetricstest.Value(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=overloaded"); got != 1 {
 				t.Errorf("overloaded requests = %v, want 1", got)
 			}
-			if got := counter(t, reg, "argus_ingest_spans_accepted_total", "protocol=http"); got != 0 {
+			if got := ingestmetricstest.Value(t, reg, "argus_ingest_spans_accepted_total", "protocol=http"); got != 0 {
 				t.Errorf("accepted = %v after an overloaded write", got)
 			}
 		})
@@ -372,7 +373,7 @@ func TestHTTPStoreFailure(t *testing.T) {
 	if !strings.Contains(logs.String(), "disk full") || !strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("store error not logged: %q", logs.String())
 	}
-	if got := counter(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=unavailable"); got != 1 {
+	if got := ingestmetricstest.Value(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=unavailable"); got != 1 {
 		t.Errorf("unavailable requests = %v, want 1", got)
 	}
 }
@@ -395,7 +396,7 @@ func TestHTTPCanceled(t *testing.T) {
 	if logs.Len() != 0 {
 		t.Errorf("canceled request logged: %q", logs.String())
 	}
-	if got := counter(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=canceled"); got != 1 {
+	if got := ingestmetricstest.Value(t, reg, "argus_ingest_trace_requests_total", "protocol=http,outcome=canceled"); got != 1 {
 		t.Errorf("canceled requests = %v, want 1", got)
 	}
 }
@@ -439,7 +440,7 @@ func TestNew(t *testing.T) {
 	}
 	post(r1, "application/x-protobuf", "", bytes.NewReader(protoBody(t, fullTraces())))
 	post(r2, "application/x-protobuf", "", bytes.NewReader(protoBody(t, fullTraces())))
-	if got := counter(t, reg, "argus_ingest_spans_accepted_total", "protocol=http"); got != 2 {
+	if got := ingestmetricstest.Value(t, reg, "argus_ingest_spans_accepted_total", "protocol=http"); got != 2 {
 		t.Errorf("shared accepted counter = %v, want 2", got)
 	}
 	// Every series exists before the first request of its kind.

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/argus-obs/argus/internal/ingest/httpbody"
+	"github.com/argus-obs/argus/internal/ingest/ingestmetrics"
 	"github.com/argus-obs/argus/internal/store"
 )
 
@@ -60,16 +62,8 @@ type Options struct {
 // Receiver owns no goroutines or connections, so it needs no shutdown:
 // stopping the servers it is mounted on is enough.
 type Receiver struct {
-	writer     store.TraceWriter
-	logger     *slog.Logger
-	retryAfter time.Duration
-	maxBytes   atomic.Int64
-	metrics    *metrics
-
-	// gzipReaders and buffers recycle the memory of decoding HTTP bodies,
-	// which would otherwise be allocated afresh for every request.
-	gzipReaders sync.Pool // of *gzip.Reader
-	buffers     sync.Pool // of *bytes.Buffer
+	transport
+	writer store.TraceWriter
 }
 
 // New returns a Receiver that writes to opts.Writer. It fails when Writer
@@ -83,18 +77,16 @@ func New(opts Options) (*Receiver, error) {
 		return nil, err
 	}
 	r := &Receiver{
-		writer:     opts.Writer,
-		logger:     opts.Logger,
-		retryAfter: opts.RetryAfter,
-		metrics:    m,
+		transport: transport{
+			noun:       "spans",
+			protocols:  &protocolNames,
+			metrics:    m,
+			logger:     opts.Logger,
+			retryAfter: opts.RetryAfter,
+		},
+		writer: opts.Writer,
 	}
-	if r.logger == nil {
-		r.logger = slog.New(slog.DiscardHandler)
-	}
-	if r.retryAfter <= 0 {
-		r.retryAfter = DefaultRetryAfter
-	}
-	r.SetMaxRequestBytes(opts.MaxRequestBytes)
+	r.setDefaults(opts.MaxRequestBytes)
 	return r, nil
 }
 
@@ -103,60 +95,124 @@ func New(opts Options) (*Receiver, error) {
 // It exists because the limit is reloadable policy. The gRPC server's own
 // receive limit is fixed when the server is built, so a gRPC request is
 // bounded by the smaller of the two.
-func (r *Receiver) SetMaxRequestBytes(n int64) {
-	if n <= 0 {
-		n = DefaultMaxRequestBytes
-	}
-	r.maxBytes.Store(n)
-}
+func (r *Receiver) SetMaxRequestBytes(n int64) { r.setMaxRequestBytes(n) }
 
 // MaxRequestBytes returns the current request size limit.
 func (r *Receiver) MaxRequestBytes() int64 { return r.maxBytes.Load() }
 
-// export converts td, counts what it finds and writes the valid spans.
-// The error is the writer's; the rejections are reported either way.
-func (r *Receiver) export(ctx context.Context, p protocol, td ptrace.Traces) (Rejections, error) {
-	m := &r.metrics[p]
-	spans, rej := ConvertTraces(td)
-	m.spansReceived.Add(float64(len(spans) + rej.Count()))
-	for reason, n := range rej.ByReason {
-		if n > 0 {
-			m.spansRejected[reason].Add(float64(n))
+// The methods below make Receiver the trace signal of the shared
+// transport code.
+
+func (r *Receiver) newRequest() ptraceotlp.ExportRequest { return ptraceotlp.NewExportRequest() }
+
+func (r *Receiver) requestSize(req ptraceotlp.ExportRequest) int {
+	return (&ptrace.ProtoMarshaler{}).TracesSize(req.Traces())
+}
+
+// export converts the request, counts what it finds and writes the valid
+// spans. The error is the writer's; the rejections are reported either
+// way.
+func (r *Receiver) export(ctx context.Context, p protocol, req ptraceotlp.ExportRequest) (rejected int, message string, err error) {
+	spans, rej := ConvertTraces(req.Traces())
+	message = rej.Message()
+	err = r.countAndWrite(ctx, p, len(spans), rej.ByReason[:], message, func(ctx context.Context) error {
+		return r.writer.WriteSpans(ctx, spans)
+	})
+	return rej.Count(), message, err
+}
+
+func (r *Receiver) response(rejected int, message string) ptraceotlp.ExportResponse {
+	resp := ptraceotlp.NewExportResponse()
+	if rejected > 0 {
+		ps := resp.PartialSuccess()
+		ps.SetRejectedSpans(int64(rejected))
+		ps.SetErrorMessage(message)
+	}
+	return resp
+}
+
+// transport is what the trace and log receivers share: the size limit,
+// retry hint and logger, the request counters, and the pools that recycle
+// the memory of decoding HTTP bodies. Its HTTP and gRPC halves are in
+// http.go and grpc.go; a receiver plugs its signal into them.
+type transport struct {
+	noun       string                // what requests carry, plural, for messages: "spans"
+	protocols  *[numProtocols]string // protocol label values, also logged
+	metrics    *metrics
+	logger     *slog.Logger
+	retryAfter time.Duration
+	maxBytes   atomic.Int64
+
+	// bodies recycles the memory of reading HTTP bodies, which would
+	// otherwise be allocated afresh for every request.
+	bodies httpbody.Pool
+}
+
+// setDefaults replaces zero options with their defaults and sets the
+// size limit.
+func (t *transport) setDefaults(maxBytes int64) {
+	if t.logger == nil {
+		t.logger = slog.New(slog.DiscardHandler)
+	}
+	if t.retryAfter <= 0 {
+		t.retryAfter = DefaultRetryAfter
+	}
+	t.setMaxRequestBytes(maxBytes)
+}
+
+func (t *transport) setMaxRequestBytes(n int64) {
+	if n <= 0 {
+		n = DefaultMaxRequestBytes
+	}
+	t.maxBytes.Store(n)
+}
+
+// countAndWrite counts a converted request, n valid items and the ones
+// rejected by reason, and writes the valid ones with write unless there
+// are none. The error is write's.
+func (t *transport) countAndWrite(ctx context.Context, p protocol, n int, rejected []int, message string, write func(context.Context) error) error {
+	m := &t.metrics[p]
+	nRejected := 0
+	for reason, c := range rejected {
+		if c > 0 {
+			m.rejected[reason].Add(float64(c))
+			nRejected += c
 		}
 	}
-	if rej.Count() > 0 {
-		r.logger.Debug("otlp spans rejected", "protocol", protocolNames[p], "message", rej.Message())
+	m.received.Add(float64(n + nRejected))
+	if nRejected > 0 {
+		t.logger.Debug("otlp "+t.noun+" rejected", "protocol", t.protocols[p], "message", message)
 	}
-	if len(spans) == 0 {
-		return rej, nil
+	if n == 0 {
+		return nil
 	}
-	if err := r.writer.WriteSpans(ctx, spans); err != nil {
-		return rej, err
+	if err := write(ctx); err != nil {
+		return err
 	}
-	m.spansAccepted.Add(float64(len(spans)))
-	return rej, nil
+	m.accepted.Add(float64(n))
+	return nil
 }
 
 // writeFailure classifies a writer error. Only failures an operator must
 // act on are logged above debug level: overload is reported to clients,
 // who retry, and a canceled request has no one left to answer.
-func (r *Receiver) writeFailure(ctx context.Context, p protocol, err error) outcome {
+func (t *transport) writeFailure(ctx context.Context, p protocol, err error) ingestmetrics.Outcome {
 	switch {
 	case errors.Is(err, store.ErrOverloaded):
-		r.logger.Debug("otlp spans refused: store overloaded", "protocol", protocolNames[p], "err", err)
-		return outcomeOverloaded
+		t.logger.Debug("otlp "+t.noun+" refused: store overloaded", "protocol", t.protocols[p], "err", err)
+		return ingestmetrics.OutcomeOverloaded
 	case ctx.Err() != nil:
-		r.logger.Debug("otlp spans not stored: request canceled", "protocol", protocolNames[p], "err", err)
-		return outcomeCanceled
+		t.logger.Debug("otlp "+t.noun+" not stored: request canceled", "protocol", t.protocols[p], "err", err)
+		return ingestmetrics.OutcomeCanceled
 	default:
-		r.logger.Error("otlp spans not stored", "protocol", protocolNames[p], "err", err)
-		return outcomeUnavailable
+		t.logger.Error("otlp "+t.noun+" not stored", "protocol", t.protocols[p], "err", err)
+		return ingestmetrics.OutcomeUnavailable
 	}
 }
 
 // retryAfterSeconds returns the Retry-After header value: whole seconds,
 // rounded up, at least one.
-func (r *Receiver) retryAfterSeconds() int64 {
-	s := int64((r.retryAfter + time.Second - 1) / time.Second)
+func (t *transport) retryAfterSeconds() int64 {
+	s := int64((t.retryAfter + time.Second - 1) / time.Second)
 	return max(s, 1)
 }

@@ -86,4 +86,10 @@
 //
 // The data is generated from fixed seeds, so a failure reproduces; times are
 // relative to the moment the subtest runs.
+//
+// # Test doubles
+//
+// For the tests of code that writes to a store rather than of a store,
+// LogSink is an in-memory store.LogWriter that keeps what it is given and
+// can be told to fail writes, as an overloaded or broken store would.
 package storetest
