@@ -75,6 +75,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.StringVar(&opts.HTTPAddr, "http.addr", "127.0.0.1:7070", "address of the HTTP server: web UI, query APIs, OTLP/HTTP, /metrics")
 	fs.StringVar(&opts.OTLPGRPCAddr, "otlp.grpc.addr", "127.0.0.1:4317", "address of the OTLP/gRPC receiver")
 	fs.StringVar(&opts.OTLPHTTPAddr, "otlp.http.addr", "127.0.0.1:4318", "address of the OTLP/HTTP receiver")
+	fs.StringVar(&opts.SyslogAddr, "syslog.addr", "", "address to receive syslog on, over TCP and UDP (RFC 5424 and 3164); empty: off")
 	fs.StringVar(&opts.DataDir, "data.dir", "./argus-data", "directory for all stored data")
 	fs.Var(&durationFlag{&retention}, "retention", "how long data is kept (Prometheus duration: 12h, 7d, 2w)")
 	fs.StringVar(&opts.ConfigFile, "config", "", "YAML policy file (optional); reloaded on SIGHUP and POST /-/reload")

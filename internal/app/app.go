@@ -19,11 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	promconfig "github.com/prometheus/prometheus/config"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 
+	"github.com/argus-obs/argus/internal/api/correlate"
 	"github.com/argus-obs/argus/internal/api/jaeger"
+	"github.com/argus-obs/argus/internal/api/loki"
 	promapi "github.com/argus-obs/argus/internal/api/prometheus"
 	"github.com/argus-obs/argus/internal/buildinfo"
 	"github.com/argus-obs/argus/internal/config"
@@ -32,6 +35,7 @@ import (
 	"github.com/argus-obs/argus/internal/ingest/promremote"
 	"github.com/argus-obs/argus/internal/ingest/scrape"
 	"github.com/argus-obs/argus/internal/store/colstore"
+	"github.com/argus-obs/argus/internal/store/logs"
 	"github.com/argus-obs/argus/internal/store/metrics"
 	"github.com/argus-obs/argus/internal/store/traces"
 )
@@ -42,8 +46,10 @@ type Options struct {
 	HTTPAddr     string // web UI, query APIs, OTLP/HTTP, /metrics
 	OTLPGRPCAddr string // OTLP/gRPC
 	OTLPHTTPAddr string // OTLP/HTTP on its conventional port
-	DataDir      string
-	Retention    time.Duration
+	// SyslogAddr, when set, receives syslog over TCP and UDP.
+	SyslogAddr string
+	DataDir    string
+	Retention  time.Duration
 	// ConfigFile is the policy file; empty means defaults.
 	ConfigFile string
 	Logger     *slog.Logger
@@ -59,8 +65,10 @@ type App struct {
 	registry *prometheus.Registry
 
 	traceStore   *colstore.Store
+	logStore     *colstore.Store
 	metricsStore *metrics.Store
 	receiver     *otlp.Receiver
+	logIngest    logIngest
 	scraper      *scrape.Scraper
 	promAPI      *promapi.API
 	// promCfg is the Prometheus-format config in force (scrape jobs with
@@ -143,6 +151,26 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.logStore, err = colstore.Open(colstore.Options{
+		Dir:           filepath.Join(opts.DataDir, "logs"),
+		Name:          "logs",
+		Retention:     opts.Retention,
+		FlushInterval: opts.FlushInterval,
+		Logger:        a.log,
+		Registerer:    a.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open log store: %w", err)
+	}
+	opened = append(opened, a.logStore.Close)
+	logStore := logs.New(a.logStore)
+	if err := a.logIngest.build(a, cfg, logStore); err != nil {
+		return nil, err
+	}
+	lokiAPI, err := loki.New(loki.Options{Reader: logStore, Logger: a.log.With("component", "loki-api"), Prefix: "/loki"})
+	if err != nil {
+		return nil, err
+	}
 	a.metricsStore, err = metrics.Open(metrics.Options{
 		Dir:        filepath.Join(opts.DataDir, "metrics"),
 		Retention:  opts.Retention,
@@ -184,9 +212,13 @@ func New(opts Options) (_ *App, err error) {
 
 	api := newAPIMetrics(a.registry)
 	mux := http.NewServeMux()
+	otlpMux := http.NewServeMux()
 	mux.Handle("POST /v1/traces", api.instrument("otlp_traces", a.receiver))
 	mux.Handle("/jaeger/", api.instrument("jaeger", jaegerAPI))
 	mux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
+	mux.Handle("/loki/", api.instrument("loki", lokiAPI))
+	mux.Handle("GET /api/argus/v1/correlate/{id}", api.instrument("correlate", correlate.New(logStore, traceStore, a.log)))
+	a.logIngest.mount(mux, otlpMux, api)
 	mux.Handle("/api/v1/", api.instrument("prometheus", a.limitBody(promAPI)))
 	mux.Handle("POST /api/v1/write", api.instrument("remote_write",
 		a.limitBody(promremote.New(a.metricsStore.DB(), a.registry, a.log.With("component", "remote-write")))))
@@ -194,7 +226,7 @@ func New(opts Options) (_ *App, err error) {
 	mux.HandleFunc("GET /readyz", a.serveReady)
 	mux.Handle("GET /metrics", promhttpHandler(a.registry))
 	mux.HandleFunc("POST /-/reload", a.serveReload)
-	mux.HandleFunc("GET /{$}", serveIndex)
+	mux.Handle("GET /{$}", a.logIngest.rootHandler(http.HandlerFunc(serveIndex)))
 	// Profiles, as Prometheus and Jaeger serve them: the first thing asked
 	// for when a server is slow or large. The port is loopback by default.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -202,9 +234,8 @@ func New(opts Options) (_ *App, err error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	a.httpServer = newHTTPServer(mux)
+	a.httpServer = newHTTPServer(a.logIngest.wrap(mux, api))
 
-	otlpMux := http.NewServeMux()
 	otlpMux.Handle("POST /v1/traces", api.instrument("otlp_traces", a.receiver))
 	otlpMux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
 	a.otlpHTTPServer = newHTTPServer(otlpMux)
@@ -215,6 +246,7 @@ func New(opts Options) (_ *App, err error) {
 	)
 	ptraceotlp.RegisterGRPCServer(a.grpcServer, a.receiver.GRPCServer())
 	pmetricotlp.RegisterGRPCServer(a.grpcServer, otlpmetrics.New(otlpMetrics, a.log))
+	plogotlp.RegisterGRPCServer(a.grpcServer, a.logIngest.otlp.GRPCServer())
 	return a, nil
 }
 
@@ -268,6 +300,13 @@ func (a *App) Start(ctx context.Context) error {
 	serve("http", func() error { return a.httpServer.Serve(httpL) })
 	serve("otlp http", func() error { return a.otlpHTTPServer.Serve(otlpHTTPL) })
 	serve("otlp grpc", func() error { return a.grpcServer.Serve(grpcL) })
+	syslogTCP, syslogUDP, err := a.logIngest.start(ctx)
+	if err != nil {
+		for _, l := range a.listeners {
+			l.Close()
+		}
+		return err
+	}
 	// Scraping starts once the HTTP address is known: the self-scrape job
 	// targets it.
 	if err := a.applyScrapeConfig(a.cfg.Load()); err != nil {
@@ -275,9 +314,11 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.scraper.Start()
 	a.ready.Store(true)
-	a.log.Info("argus is ready",
-		"http", httpL.Addr().String(), "otlp_grpc", grpcL.Addr().String(), "otlp_http", otlpHTTPL.Addr().String(),
-		"data_dir", a.opts.DataDir, "version", buildinfo.Get().Version)
+	ready := []any{"http", httpL.Addr().String(), "otlp_grpc", grpcL.Addr().String(), "otlp_http", otlpHTTPL.Addr().String()}
+	if syslogTCP != "" {
+		ready = append(ready, "syslog_tcp", syslogTCP, "syslog_udp", syslogUDP)
+	}
+	a.log.Info("argus is ready", append(ready, "data_dir", a.opts.DataDir, "version", buildinfo.Get().Version)...)
 	return nil
 }
 
@@ -311,6 +352,7 @@ func (a *App) Reload() error {
 		return err
 	}
 	a.receiver.SetMaxRequestBytes(cfg.Limits.EffectiveMaxRequestBytes())
+	a.logIngest.applyLimits(cfg.Limits)
 	a.cfg.Store(cfg)
 	a.reloads.WithLabelValues("success").Inc()
 	a.log.Info("config reloaded", "file", a.opts.ConfigFile)
@@ -369,9 +411,15 @@ func (a *App) Shutdown(ctx context.Context) error {
 			}
 		}
 		wg.Wait()
+		if err := a.logIngest.shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
 		a.scraper.Shutdown()
 		if err := a.traceStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close trace store: %w", err))
+		}
+		if err := a.logStore.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close log store: %w", err))
 		}
 		if err := a.promAPI.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close query engine: %w", err))
@@ -418,9 +466,12 @@ func serveIndex(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, `Argus %s
 
-OTLP/HTTP        POST /v1/traces, POST /v1/metrics
+OTLP/HTTP        POST /v1/traces, POST /v1/metrics, POST /v1/logs
 Prometheus API   /api/v1/query, /api/v1/query_range, /api/v1/series, ... ; remote write POST /api/v1/write
 Jaeger query     /jaeger/api/services, /jaeger/api/traces, /jaeger/api/v3/...
+Loki API         /loki/api/v1/query_range, /loki/api/v1/labels, /loki/api/v1/tail, ... ; push POST /loki/api/v1/push
+Log push         POST /api/argus/v1/logs (JSON lines), POST /_bulk (Elasticsearch bulk)
+Correlation      /api/argus/v1/correlate/{trace or correlation id}
 Own metrics      /metrics
 Health           /healthz, /readyz
 `, buildinfo.Get().Version)

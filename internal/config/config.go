@@ -61,6 +61,14 @@ type Limits struct {
 	// MaxRequestBytes caps one ingest request body, compressed and
 	// decompressed alike. Zero means DefaultMaxRequestBytes.
 	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
+	// MaxLogLineBytes caps one log record's line (Loki's max_line_size);
+	// longer records are refused alone. Zero means the ingest default,
+	// 256KiB.
+	MaxLogLineBytes ByteSize `yaml:"max_log_line_bytes"`
+	// MaxLogAttributes caps the attributes (structured metadata) of one
+	// log record; records with more are refused alone. Zero means the
+	// ingest default, 128.
+	MaxLogAttributes int `yaml:"max_log_attributes"`
 }
 
 // DefaultMaxRequestBytes is the request cap when none is configured.
@@ -186,6 +194,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxRequestBytes > 1<<30 {
 		errs = append(errs, fmt.Errorf("limits.max_request_bytes: at most 1GiB, got %d", c.Limits.MaxRequestBytes))
+	}
+	if c.Limits.MaxLogLineBytes < 0 || c.Limits.MaxLogLineBytes > 64<<20 {
+		errs = append(errs, fmt.Errorf("limits.max_log_line_bytes: must be 0 to 64MiB, got %d", c.Limits.MaxLogLineBytes))
+	}
+	if c.Limits.MaxLogAttributes < 0 || c.Limits.MaxLogAttributes > 10000 {
+		errs = append(errs, fmt.Errorf("limits.max_log_attributes: must be 0 to 10000, got %d", c.Limits.MaxLogAttributes))
 	}
 	return errors.Join(errs...)
 }

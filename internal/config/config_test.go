@@ -114,3 +114,17 @@ func TestRelativePathsFollowTheFile(t *testing.T) {
 		t.Errorf("file_sd path not resolved against the config's directory: %s", got)
 	}
 }
+
+func TestLogLimits(t *testing.T) {
+	cfg, err := Parse([]byte("limits:\n  max_log_line_bytes: 64KiB\n  max_log_attributes: 32\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Limits.MaxLogLineBytes != 64<<10 || cfg.Limits.MaxLogAttributes != 32 {
+		t.Errorf("limits = %+v", cfg.Limits)
+	}
+	_, err = Parse([]byte("limits:\n  max_log_line_bytes: -1\n  max_log_attributes: 20000\n"))
+	if err == nil || !strings.Contains(err.Error(), "max_log_line_bytes") || !strings.Contains(err.Error(), "max_log_attributes") {
+		t.Errorf("bad log limits: %v; want both named", err)
+	}
+}

@@ -55,3 +55,17 @@ func Lookup(attrs []Attribute, key string) (value string, ok bool) {
 	}
 	return "", false
 }
+
+// SameKeys reports whether two attribute lists have the same keys and
+// types in the same order, as consecutive records of one kind usually do.
+func SameKeys(a, b []Attribute) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Type != b[i].Type {
+			return false
+		}
+	}
+	return true
+}

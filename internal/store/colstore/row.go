@@ -80,3 +80,21 @@ func labelsEqual(a, b []Label) bool {
 	}
 	return true
 }
+
+// AppendString appends a TypeString field to fields unless v is empty: a
+// row lacking a field reads back with its zero value, so storing zero
+// values would only cost space.
+func AppendString(fields []Field, name, v string) []Field {
+	if v == "" {
+		return fields
+	}
+	return append(fields, Field{Name: name, Type: TypeString, Str: v})
+}
+
+// AppendInt appends a TypeInt field to fields unless v is zero.
+func AppendInt(fields []Field, name string, v int64) []Field {
+	if v == 0 {
+		return fields
+	}
+	return append(fields, Field{Name: name, Type: TypeInt, Int: v})
+}

@@ -114,14 +114,14 @@ func (e *encoder) spanRow(r *colstore.Row, s *model.Span) {
 	if !s.ParentSpanID.IsZero() {
 		f = append(f, colstore.Field{Name: colParentSpanID, Type: colstore.TypeBytes, Bytes: s.ParentSpanID[:]})
 	}
-	f = appendInt(f, colStatusCode, int64(s.StatusCode))
-	f = appendStr(f, colStatusMessage, s.StatusMessage)
-	f = appendStr(f, colTraceState, s.TraceState)
-	f = appendInt(f, colFlags, int64(s.Flags))
-	f = appendStr(f, colScopeName, s.Scope.Name)
-	f = appendStr(f, colScopeVersion, s.Scope.Version)
+	f = colstore.AppendInt(f, colStatusCode, int64(s.StatusCode))
+	f = colstore.AppendString(f, colStatusMessage, s.StatusMessage)
+	f = colstore.AppendString(f, colTraceState, s.TraceState)
+	f = colstore.AppendInt(f, colFlags, int64(s.Flags))
+	f = colstore.AppendString(f, colScopeName, s.Scope.Name)
+	f = colstore.AppendString(f, colScopeVersion, s.Scope.Version)
 	if len(s.Attributes) > 0 {
-		if !sameKeys(e.prevAttr, s.Attributes) {
+		if !model.SameKeys(e.prevAttr, s.Attributes) {
 			e.attrKeys = string(appendAttrKeys(nil, s.Attributes))
 			e.prevAttr = s.Attributes
 		}
@@ -141,39 +141,11 @@ func (e *encoder) spanRow(r *colstore.Row, s *model.Span) {
 	if len(s.Links) > 0 {
 		f = append(f, colstore.Field{Name: colLinks, Type: colstore.TypeBytes, Bytes: appendLinks(nil, s.Links)})
 	}
-	f = appendInt(f, colDroppedAttrs, int64(s.DroppedAttributes))
-	f = appendInt(f, colDroppedEvents, int64(s.DroppedEvents))
-	f = appendInt(f, colDroppedLinks, int64(s.DroppedLinks))
+	f = colstore.AppendInt(f, colDroppedAttrs, int64(s.DroppedAttributes))
+	f = colstore.AppendInt(f, colDroppedEvents, int64(s.DroppedEvents))
+	f = colstore.AppendInt(f, colDroppedLinks, int64(s.DroppedLinks))
 	e.fields = f
 	r.Fields = f[start:len(f):len(f)]
-}
-
-// sameKeys reports whether two attribute lists have the same keys and
-// types in the same order.
-func sameKeys(a, b []model.Attribute) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Key != b[i].Key || a[i].Type != b[i].Type {
-			return false
-		}
-	}
-	return true
-}
-
-func appendStr(f []colstore.Field, name, v string) []colstore.Field {
-	if v == "" {
-		return f
-	}
-	return append(f, colstore.Field{Name: name, Type: colstore.TypeString, Str: v})
-}
-
-func appendInt(f []colstore.Field, name string, v int64) []colstore.Field {
-	if v == 0 {
-		return f
-	}
-	return append(f, colstore.Field{Name: name, Type: colstore.TypeInt, Int: v})
 }
 
 // Attribute keys and types: per attribute, a length-prefixed key then

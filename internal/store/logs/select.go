@@ -1,0 +1,358 @@
+package logs
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/argus-obs/argus/internal/model"
+	"github.com/argus-obs/argus/internal/query/logql"
+	"github.com/argus-obs/argus/internal/store/colstore"
+	"github.com/argus-obs/argus/internal/store/resource"
+)
+
+var _ logql.Querier = (*Store)(nil)
+
+// Window sizing for SelectLogs. Entries must come out in time order, and
+// the column store returns a window's rows in storage order, so each
+// window is collected and sorted before it is handed out. A window starts
+// at 1/64 of the range and grows fourfold while windows come back small,
+// so "the newest 100 lines of the last week" reads an hour or two, not the
+// week; it shrinks when a window holds more than maxWindowRows, bounding
+// the memory of one window.
+const (
+	minWindow      = int64(time.Minute)
+	smallWindow    = 4096
+	maxWindowRows  = 256 << 10
+	windowsPerSpan = 64
+)
+
+// SelectLogs implements logql.Querier. It pushes the engine's hints down to
+// the column store: line substrings become a word-bloom-checked filter on
+// the body, metadata equalities on trace_id, span_id, correlation_id or an
+// attribute become indexed column filters, and only the columns the
+// engine reads are decoded.
+func (s *Store) SelectLogs(ctx context.Context, p logql.SelectParams, fn func(*logql.Entry) bool) error {
+	lo, hi, ok := s.cs.TimeRange()
+	if !ok {
+		return nil
+	}
+	lo, hi = max(lo, p.Start), min(hi, p.End-1)
+	if lo > hi {
+		return nil
+	}
+	sel := newStreamSelector(p.Matchers)
+	q := colstore.Query{Stream: sel.match, Columns: columnsFor(&p)}
+	for _, sub := range p.LineContains {
+		q.Filters = append(q.Filters, colstore.Filter{Column: colBody, Type: colstore.TypeText, Op: colstore.OpContains, Value: []byte(sub)})
+	}
+	if len(p.MetadataEquals) > 0 {
+		// A condition on a name that is also a label of a selected stream
+		// reads the stream label there; such conditions stay with the
+		// engine.
+		streamNames := map[string]bool{}
+		err := s.cs.Streams(ctx, lo, hi, func(ls []colstore.Label) {
+			if sel.match(ls) {
+				for _, l := range ls {
+					streamNames[LabelName(l.Name)] = true
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		for _, c := range p.MetadataEquals {
+			if f, ok := metadataFilter(c); ok && !streamNames[c.Name] {
+				q.Filters = append(q.Filters, f)
+			}
+		}
+	}
+
+	w := windowReader{sel: sel, wantLevel: p.AllMetadata || slices.Contains(p.Metadata, metaLevel) || slices.Contains(p.Metadata, metaDetectedLevel)}
+	size := max((hi-lo)/windowsPerSpan, minWindow)
+	for {
+		from, to := lo, hi // the window, inclusive
+		if p.Direction == logql.Forward {
+			to = min(hi, lo+size-1)
+		} else {
+			from = max(lo, hi-size+1)
+		}
+		q.MinTime, q.MaxTime = from, to
+		n, more, err := w.run(ctx, s.cs, &q, p.Direction, fn)
+		if err != nil || !more {
+			return err
+		}
+		if p.Direction == logql.Forward {
+			if to >= hi {
+				return nil
+			}
+			lo = to + 1
+		} else {
+			if from <= lo {
+				return nil
+			}
+			hi = from - 1
+		}
+		switch {
+		case n < smallWindow:
+			size = min(size*4, math.MaxInt64/8)
+		case n > maxWindowRows:
+			size = max(size/2, 1)
+		}
+	}
+}
+
+// columnsFor lists the columns the engine will read, or nil for all.
+func columnsFor(p *logql.SelectParams) []string {
+	if p.AllMetadata {
+		return nil
+	}
+	cols := []string{}
+	if !p.NoLine {
+		cols = append(cols, colBody)
+	}
+	for _, name := range p.Metadata {
+		switch name {
+		case metaTraceID:
+			cols = append(cols, colTraceID)
+		case metaSpanID:
+			cols = append(cols, colSpanID)
+		case metaCorrelationID:
+			cols = append(cols, colCorrelationID)
+		case metaLevel, metaDetectedLevel:
+			cols = append(cols, colSeverity, colSeverityText)
+		}
+		cols = append(cols, attrPrefix+name) // an attribute may shadow the names above
+	}
+	return cols
+}
+
+// metadataFilter turns a metadata equality into a column filter. ok is
+// false for conditions the column store cannot apply exactly (an empty
+// value, the derived level, a trace ID not in LogQL's spelling).
+func metadataFilter(c labels.Label) (colstore.Filter, bool) {
+	if c.Value == "" {
+		return colstore.Filter{}, false
+	}
+	switch c.Name {
+	case metaTraceID:
+		id, ok := parseTraceIDLabel(c.Value)
+		return colstore.Filter{Column: colTraceID, Type: colstore.TypeID, Op: colstore.OpEqual, Value: id[:]}, ok
+	case metaSpanID:
+		id, ok := parseSpanIDLabel(c.Value)
+		return colstore.Filter{Column: colSpanID, Type: colstore.TypeID, Op: colstore.OpEqual, Value: id[:]}, ok
+	case metaCorrelationID:
+		return colstore.Filter{Column: colCorrelationID, Type: colstore.TypeString, Op: colstore.OpEqual, Value: []byte(c.Value)}, true
+	case metaLevel, metaDetectedLevel:
+		return colstore.Filter{}, false
+	}
+	return colstore.Filter{Column: attrPrefix + c.Name, Type: colstore.TypeString, Op: colstore.OpEqual, Value: []byte(c.Value)}, true
+}
+
+// streamSelector matches column-store streams against LogQL matchers and
+// keeps each stream's LogQL labels, converted once.
+type streamSelector struct {
+	matchers []*labels.Matcher
+	// last is the most recent stream seen, for the common case of many
+	// rows of one stream in a row.
+	last      []colstore.Label
+	lastLabel labels.Labels
+	lastOK    bool
+	byKey     map[string]streamInfo
+	key       []byte
+}
+
+type streamInfo struct {
+	labels labels.Labels
+	ok     bool
+}
+
+func newStreamSelector(m []*labels.Matcher) *streamSelector {
+	return &streamSelector{matchers: m, byKey: map[string]streamInfo{}}
+}
+
+// lookup returns the LogQL labels of a stream and whether it matches.
+func (sel *streamSelector) lookup(ls []colstore.Label) (labels.Labels, bool) {
+	if sel.last != nil && slices.Equal(sel.last, ls) {
+		return sel.lastLabel, sel.lastOK
+	}
+	sel.key = sel.key[:0]
+	for _, l := range ls {
+		sel.key = append(sel.key, l.Name...)
+		sel.key = append(sel.key, 0)
+		sel.key = append(sel.key, l.Value...)
+		sel.key = append(sel.key, 0)
+	}
+	info, ok := sel.byKey[string(sel.key)]
+	if !ok {
+		info.labels = StreamLabels(ls)
+		info.ok = true
+		for _, m := range sel.matchers {
+			if !m.Matches(info.labels.Get(m.Name)) {
+				info.ok = false
+				break
+			}
+		}
+		sel.byKey[string(sel.key)] = info
+	}
+	// ls may alias memory the column store reuses: keep a copy.
+	sel.last = sel.last[:0]
+	for _, l := range ls {
+		sel.last = append(sel.last, colstore.Label{Name: strings.Clone(l.Name), Value: strings.Clone(l.Value)})
+	}
+	sel.lastLabel, sel.lastOK = info.labels, info.ok
+	return info.labels, info.ok
+}
+
+func (sel *streamSelector) match(ls []colstore.Label) bool {
+	_, ok := sel.lookup(ls)
+	return ok
+}
+
+// StreamLabels returns the LogQL labels of a column-store stream: the
+// resource's service as service_name and each resource attribute under
+// its LogQL name (the first of two attributes whose names collide wins).
+func StreamLabels(ls []colstore.Label) labels.Labels {
+	b := labels.NewScratchBuilder(len(ls))
+	seen := make(map[string]bool, len(ls))
+	for _, l := range ls {
+		if l.Name == resource.TypesLabel {
+			continue
+		}
+		name := LabelName(l.Name)
+		if seen[name] || l.Value == "" {
+			continue
+		}
+		seen[name] = true
+		b.Add(name, l.Value)
+	}
+	b.Sort()
+	return b.Labels()
+}
+
+// windowReader collects one window's rows as entries, sorts them and hands
+// them out. Its buffers are reused from window to window: the engine keeps
+// nothing of an entry past its callback.
+type windowReader struct {
+	sel     *streamSelector
+	entries []logql.Entry
+	arena   []byte
+	order   []int32
+	meta    labels.ScratchBuilder
+	names   []string // metadata names of the current entry
+	// wantLevel adds level and detected_level to every entry whose
+	// record has a severity number or text: its level name ("unknown"
+	// for text Argus does not know).
+	wantLevel bool
+}
+
+func (w *windowReader) run(ctx context.Context, cs *colstore.Store, q *colstore.Query, dir logql.Direction, fn func(*logql.Entry) bool) (n int, more bool, err error) {
+	w.entries = w.entries[:0]
+	w.arena = w.arena[:0]
+	err = cs.Search(ctx, *q, func(r *colstore.Row) bool {
+		w.entries = append(w.entries, w.entry(r))
+		return true
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	n = len(w.entries)
+	w.order = w.order[:0]
+	for i := range w.entries {
+		w.order = append(w.order, int32(i))
+	}
+	slices.SortStableFunc(w.order, func(a, b int32) int {
+		c := cmp.Compare(w.entries[a].Time, w.entries[b].Time)
+		if dir == logql.Backward {
+			c = -c
+		}
+		return c
+	})
+	for _, i := range w.order {
+		if !fn(&w.entries[i]) {
+			return n, false, nil
+		}
+	}
+	return n, true, ctx.Err()
+}
+
+// str copies s into the arena and returns a string over the copy. The
+// string stays valid after the arena grows (it keeps the old array alive)
+// and until the arena is reset for the next window.
+func (w *windowReader) str(s string) string {
+	if s == "" {
+		return ""
+	}
+	start := len(w.arena)
+	w.arena = append(w.arena, s...)
+	b := w.arena[start:len(w.arena):len(w.arena)]
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+func (w *windowReader) entry(r *colstore.Row) logql.Entry {
+	e := logql.Entry{Time: r.Time}
+	e.Stream, _ = w.sel.lookup(r.Stream)
+	var sev model.Severity
+	var sevText string
+	w.meta.Reset()
+	w.names = w.names[:0]
+	for i := range r.Fields {
+		f := &r.Fields[i]
+		switch f.Name {
+		case colBody:
+			e.Line = w.str(f.Str)
+		case colSeverity:
+			sev = model.Severity(f.Int)
+		case colSeverityText:
+			sevText = f.Str
+		case colTraceID:
+			w.addMeta(metaTraceID, w.hex(f.Bytes))
+		case colSpanID:
+			w.addMeta(metaSpanID, w.hex(f.Bytes))
+		case colCorrelationID:
+			w.addMeta(metaCorrelationID, w.str(f.Str))
+		default:
+			if name, ok := strings.CutPrefix(f.Name, attrPrefix); ok {
+				w.addMeta(name, w.str(f.Str))
+			}
+		}
+	}
+	if w.wantLevel && (sev != 0 || sevText != "") {
+		rec := model.LogRecord{Severity: sev, SeverityText: sevText}
+		level := rec.Level()
+		w.addMeta(metaLevel, level)
+		w.addMeta(metaDetectedLevel, level)
+	}
+	w.meta.Sort()
+	e.Metadata = w.meta.Labels()
+	return e
+}
+
+// addMeta adds a metadata label unless the name is taken or the value
+// empty (LogQL treats an empty label as absent).
+func (w *windowReader) addMeta(name, value string) {
+	if value == "" || slices.Contains(w.names, name) {
+		return
+	}
+	w.names = append(w.names, name)
+	w.meta.Add(name, value)
+}
+
+func (w *windowReader) hex(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	const digits = "0123456789abcdef"
+	start := len(w.arena)
+	for _, c := range b {
+		w.arena = append(w.arena, digits[c>>4], digits[c&0xf])
+	}
+	v := w.arena[start:len(w.arena):len(w.arena)]
+	return unsafe.String(unsafe.SliceData(v), len(v))
+}
