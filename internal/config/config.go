@@ -54,6 +54,10 @@ type Config struct {
 	// paths in scrape jobs (file_sd files, password and TLS files) are
 	// resolved against it, as Prometheus does.
 	dir string
+	// promText is the file with every line outside the Prometheus
+	// sections blanked, so Prometheus's loader sees only its own sections
+	// and its errors name the lines of the user's file.
+	promText string
 }
 
 // Limits bound what clients may send.
@@ -115,6 +119,7 @@ func parse(data []byte, dir string) (*Config, error) {
 		}
 		return nil, err
 	}
+	cfg.promText = prometheusSections(data)
 	var errs []error
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
@@ -160,18 +165,7 @@ func (c *Config) Prometheus(selfAddr string) (*promconfig.Config, error) {
 // loader, which applies its defaults and validates them, then lets edit
 // adjust the result.
 func (c *Config) loadPrometheus(edit func(*promconfig.Config) error) (*promconfig.Config, error) {
-	doc := map[string]*yaml.Node{}
-	if c.Global.Kind != 0 {
-		doc["global"] = &c.Global
-	}
-	if c.ScrapeConfigs.Kind != 0 {
-		doc["scrape_configs"] = &c.ScrapeConfigs
-	}
-	text, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := promconfig.Load(string(text), slog.New(slog.DiscardHandler))
+	cfg, err := promconfig.Load(c.promText, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, fmt.Errorf("scrape_configs: %w", err)
 	}
@@ -184,6 +178,33 @@ func (c *Config) loadPrometheus(edit func(*promconfig.Config) error) (*promconfi
 		}
 	}
 	return cfg, nil
+}
+
+// prometheusSections returns data with the lines of every top-level
+// section but global and scrape_configs blanked. Lines keep their
+// numbers, so an error Prometheus's loader reports points into the
+// user's file. A document that does not parse as a YAML mapping is
+// returned as it is: decoding it has already failed with a clearer error.
+func prometheusSections(data []byte) string {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return ""
+	}
+	lines := strings.Split(string(data), "\n")
+	keys := doc.Content[0].Content
+	for i := 0; i+1 < len(keys); i += 2 {
+		if name := keys[i].Value; name == "global" || name == "scrape_configs" {
+			continue
+		}
+		from, to := keys[i].Line-1, len(lines) // 0-based, end exclusive
+		if i+2 < len(keys) {
+			to = keys[i+2].Line - 1
+		}
+		for l := from; l < to && l < len(lines); l++ {
+			lines[l] = ""
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Validate checks every setting and returns all problems joined.

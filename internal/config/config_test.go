@@ -128,3 +128,19 @@ func TestLogLimits(t *testing.T) {
 		t.Errorf("bad log limits: %v; want both named", err)
 	}
 }
+
+// TestPrometheusErrorsNameFileLines checks that an error in a scrape job
+// names the line of the user's file, not of some re-encoded copy.
+func TestPrometheusErrorsNameFileLines(t *testing.T) {
+	doc := `limits:
+  max_request_bytes: 8MiB
+  max_log_attributes: 10
+scrape_configs:
+  - job_name: shop
+    scrape_intervall: 15s
+`
+	_, err := Parse([]byte(doc))
+	if err == nil || !strings.Contains(err.Error(), "line 6") || !strings.Contains(err.Error(), "scrape_intervall") {
+		t.Errorf("error = %v; want it to name line 6 and the field", err)
+	}
+}

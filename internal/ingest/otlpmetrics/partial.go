@@ -53,8 +53,9 @@ func (w *partialWriter) WriteHeader(code int) {
 		return
 	}
 	resp := pmetricotlp.NewExportResponse()
-	resp.PartialSuccess().SetRejectedDataPoints(n)
-	resp.PartialSuccess().SetErrorMessage(fmt.Sprintf("%d samples rejected (first: %s); the other samples were stored", n, w.rej.First()))
+	points := w.rej.DataPoints()
+	resp.PartialSuccess().SetRejectedDataPoints(points)
+	resp.PartialSuccess().SetErrorMessage(fmt.Sprintf("%d data points (%d samples) rejected (first: %s); the other samples were stored", points, n, w.rej.First()))
 	var body []byte
 	var err error
 	if w.json {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/histogram"
@@ -19,10 +21,49 @@ type Rejections struct {
 	// OnReject, when set, is called with the reason of each refusal
 	// ("out_of_order", "duplicate", "too_old", "out_of_bounds").
 	OnReject func(reason string)
+
+	mu     sync.Mutex
+	points map[pointKey]struct{} // guarded by mu
+}
+
+// pointKey identifies the data point a sample came from: a classic
+// histogram's _bucket, _sum and _count samples (and a summary's
+// quantiles) at one time are one OTLP data point.
+type pointKey struct {
+	series uint64
+	t      int64
 }
 
 // Count returns how many samples were refused.
 func (r *Rejections) Count() int64 { return r.n.Load() }
+
+// DataPoints returns how many data points the refused samples belong to,
+// counting the samples of one classic histogram or summary point (its
+// buckets or quantiles, _sum and _count at one time) once, as OTLP's
+// rejected_data_points counts them.
+func (r *Rejections) DataPoints() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int64(len(r.points))
+}
+
+func (r *Rejections) addPoint(ls labels.Labels, t int64) {
+	b := labels.NewBuilder(ls).Del(labels.BucketLabel, "quantile")
+	name := ls.Get(labels.MetricName)
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			b.Set(labels.MetricName, base)
+			break
+		}
+	}
+	k := pointKey{series: b.Labels().Hash(), t: t}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.points == nil {
+		r.points = map[pointKey]struct{}{}
+	}
+	r.points[k] = struct{}{}
+}
 
 // First describes the first refused sample.
 func (r *Rejections) First() string { s, _ := r.first.Load().(string); return s }
@@ -66,6 +107,7 @@ func (a *lenientAppender) Append(ref storage.SeriesRef, ls labels.Labels, st, t 
 		if a.rej.n.Add(1) == 1 {
 			a.rej.first.Store(fmt.Sprintf("%v for series %s at %d", err, ls, t))
 		}
+		a.rej.addPoint(ls, t)
 		if a.rej.OnReject != nil {
 			a.rej.OnReject(reason)
 		}
