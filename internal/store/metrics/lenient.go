@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -49,10 +50,10 @@ func (r *Rejections) DataPoints() int64 {
 
 func (r *Rejections) addPoint(ls labels.Labels, t int64) {
 	b := labels.NewBuilder(ls).Del(labels.BucketLabel, "quantile")
-	name := ls.Get(labels.MetricName)
+	name := ls.Get(model.MetricNameLabel)
 	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
 		if base, ok := strings.CutSuffix(name, suffix); ok {
-			b.Set(labels.MetricName, base)
+			b.Set(model.MetricNameLabel, base)
 			break
 		}
 	}
