@@ -3,6 +3,7 @@ module github.com/argus-obs/argus
 go 1.26.7
 
 require (
+	github.com/argus-obs/argus/sdk v0.0.0-00010101000000-000000000000
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/gorilla/websocket v1.5.4-0.20250319132907-e064f32e3674
 	github.com/klauspost/compress v1.20.3
@@ -162,3 +163,5 @@ require (
 	k8s.io/klog/v2 v2.140.0 // indirect
 	k8s.io/utils v0.0.0-20260626114624-be93311217bd // indirect
 )
+
+replace github.com/argus-obs/argus/sdk => ./sdk

@@ -5,9 +5,11 @@
 // Usage:
 //
 //	argus [serve] [flags]   run the server (the default)
+//	argus demo [flags]      run the server with the example shop and traffic
 //	argus version           print the build
 //
-// Run "argus serve -h" for the flags.
+// Run "argus serve -h" for the flags; demo takes the same ones, and a few
+// of its own ("argus demo -h").
 package main
 
 import (
@@ -40,6 +42,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return serve(args, stderr)
+	case "demo":
+		return demo(args, stdout, stderr)
+	case shopServiceCmd:
+		return shopService(args, stderr)
 	case "version":
 		info := buildinfo.Get()
 		fmt.Fprintf(stdout, "argus %s (revision %s, %s)\n", info.Version, info.Revision, info.GoVersion)
@@ -57,30 +63,57 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
   argus [serve] [flags]   run the server (the default)
+  argus demo [flags]      run the server with the example shop and traffic
   argus version           print the build
 
-Run "argus serve -h" for the flags.
+Run "argus serve -h" for the flags; demo takes the same ones, and a few of
+its own ("argus demo -h").
 `)
 }
 
-func serve(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("argus serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		opts      app.Options
-		retention = promodel.Duration(7 * 24 * time.Hour)
-		logLevel  slog.Level
-		logFormat string
-	)
-	fs.StringVar(&opts.HTTPAddr, "http.addr", "127.0.0.1:7070", "address of the HTTP server: web UI, query APIs, OTLP/HTTP, /metrics")
-	fs.StringVar(&opts.OTLPGRPCAddr, "otlp.grpc.addr", "127.0.0.1:4317", "address of the OTLP/gRPC receiver")
-	fs.StringVar(&opts.OTLPHTTPAddr, "otlp.http.addr", "127.0.0.1:4318", "address of the OTLP/HTTP receiver")
-	fs.StringVar(&opts.SyslogAddr, "syslog.addr", "", "address to receive syslog on, over TCP and UDP (RFC 5424 and 3164); empty: off")
-	fs.StringVar(&opts.DataDir, "data.dir", "./argus-data", "directory for all stored data")
-	fs.Var(&durationFlag{&retention}, "retention", "how long data is kept (Prometheus duration: 12h, 7d, 2w)")
-	fs.StringVar(&opts.ConfigFile, "config", "", "YAML policy file (optional); reloaded on SIGHUP and POST /-/reload")
-	fs.TextVar(&logLevel, "log.level", slog.LevelInfo, "log level: debug, info, warn, error")
-	fs.StringVar(&logFormat, "log.format", "logfmt", "log format: logfmt or json")
+// serverFlags are the flags of the server, shared by serve and demo.
+type serverFlags struct {
+	opts      app.Options
+	retention promodel.Duration
+	logLevel  slog.Level
+	logFormat string
+}
+
+// register defines the server's flags on fs; dataDir is the default of
+// --data.dir.
+func (f *serverFlags) register(fs *flag.FlagSet, dataDir string) {
+	f.retention = promodel.Duration(7 * 24 * time.Hour)
+	fs.StringVar(&f.opts.HTTPAddr, "http.addr", "127.0.0.1:7070", "address of the HTTP server: web UI, query APIs, OTLP/HTTP, /metrics")
+	fs.StringVar(&f.opts.OTLPGRPCAddr, "otlp.grpc.addr", "127.0.0.1:4317", "address of the OTLP/gRPC receiver")
+	fs.StringVar(&f.opts.OTLPHTTPAddr, "otlp.http.addr", "127.0.0.1:4318", "address of the OTLP/HTTP receiver")
+	fs.StringVar(&f.opts.SyslogAddr, "syslog.addr", "", "address to receive syslog on, over TCP and UDP (RFC 5424 and 3164); empty: off")
+	fs.StringVar(&f.opts.DataDir, "data.dir", dataDir, "directory for all stored data")
+	fs.Var(&durationFlag{&f.retention}, "retention", "how long data is kept (Prometheus duration: 12h, 7d, 2w)")
+	fs.StringVar(&f.opts.ConfigFile, "config", "", "YAML policy file (optional); reloaded on SIGHUP and POST /-/reload")
+	fs.TextVar(&f.logLevel, "log.level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log.format", "logfmt", "log format: logfmt or json")
+}
+
+// options completes the app options from the parsed flags: the logger
+// (writing to stderr) and the retention.
+func (f *serverFlags) options(stderr io.Writer) (app.Options, error) {
+	opts := f.opts
+	hopts := &slog.HandlerOptions{Level: f.logLevel}
+	switch f.logFormat {
+	case "logfmt":
+		opts.Logger = slog.New(slog.NewTextHandler(stderr, hopts))
+	case "json":
+		opts.Logger = slog.New(slog.NewJSONHandler(stderr, hopts))
+	default:
+		return opts, fmt.Errorf("--log.format must be logfmt or json, got %q", f.logFormat)
+	}
+	opts.Retention = time.Duration(f.retention)
+	return opts, nil
+}
+
+// parseFlags parses args into fs, reporting errors on stderr. It returns
+// the exit code to end with, or -1 to go on.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -88,20 +121,25 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "argus serve: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		return 2
 	}
-	hopts := &slog.HandlerOptions{Level: logLevel}
-	switch logFormat {
-	case "logfmt":
-		opts.Logger = slog.New(slog.NewTextHandler(stderr, hopts))
-	case "json":
-		opts.Logger = slog.New(slog.NewJSONHandler(stderr, hopts))
-	default:
-		fmt.Fprintf(stderr, "argus serve: --log.format must be logfmt or json, got %q\n", logFormat)
+	return -1
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("argus serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf serverFlags
+	sf.register(fs, "./argus-data")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	opts, err := sf.options(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "argus serve: %v\n", err)
 		return 2
 	}
-	opts.Retention = time.Duration(retention)
 	log := opts.Logger
 
 	a, err := app.New(opts)
@@ -116,23 +154,7 @@ func serve(args []string, stderr io.Writer) int {
 		a.Shutdown(context.Background())
 		return 1
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	code := 0
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			log.Info("shutting down")
-			break loop
-		case <-hup:
-			_ = a.Reload() // logged by Reload
-		case err := <-a.Err():
-			log.Error("server failed", "error", err)
-			code = 1
-			break loop
-		}
-	}
+	code := runServer(ctx, a, log, nil)
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.Shutdown(sctx); err != nil {
@@ -140,6 +162,30 @@ loop:
 		code = 1
 	}
 	return code
+}
+
+// runServer waits until ctx ends, the server fails, or failed (if not
+// nil) delivers an error, reloading the config on SIGHUP meanwhile. It
+// returns the exit code; it does not shut the server down.
+func runServer(ctx context.Context, a *app.App, log *slog.Logger, failed <-chan error) int {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return 0
+		case <-hup:
+			_ = a.Reload() // logged by Reload
+		case err := <-a.Err():
+			log.Error("server failed", "error", err)
+			return 1
+		case err := <-failed:
+			log.Error("demo failed", "error", err)
+			return 1
+		}
+	}
 }
 
 // durationFlag adapts a Prometheus duration, which knows days and weeks,
