@@ -26,22 +26,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/argus-obs/argus/bench/internal/measure"
 )
 
 func main() {
@@ -96,26 +93,25 @@ func run() error {
 	}
 	defer srv.Process.Kill()
 	pid := srv.Process.Pid
-	if err := waitListening(o.endpoint, 60*time.Second); err != nil {
+	if err := measure.WaitListening(o.endpoint, 60*time.Second); err != nil {
 		return err
 	}
 	time.Sleep(2 * time.Second)
 	// Some servers create the counter with their first span: absent
 	// means zero here.
-	before, err := accepted(o.metricsURL, o.metric)
-	if errors.Is(err, errNoMetric) {
+	before, err := measure.MetricSum(o.metricsURL, o.metric, "")
+	if errors.Is(err, measure.ErrNoMetric) {
 		before, err = 0, nil
 	}
 	if err != nil {
 		return err
 	}
-	cpu0, err := cpuSeconds(pid)
+	cpu0, err := measure.CPUSeconds(pid)
 	if err != nil {
 		return err
 	}
 
-	peak := &peakRSS{pid: pid}
-	stopSampling := peak.sample()
+	peak := measure.SamplePeakRSS(pid)
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration+30*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -135,13 +131,13 @@ func run() error {
 		return err
 	}
 	time.Sleep(o.settle)
-	stopSampling()
+	peakRSS := peak.Stop()
 
-	after, err := accepted(o.metricsURL, o.metric)
+	after, err := measure.MetricSum(o.metricsURL, o.metric, "")
 	if err != nil {
 		return err
 	}
-	cpu1, err := cpuSeconds(pid)
+	cpu1, err := measure.CPUSeconds(pid)
 	if err != nil {
 		return err
 	}
@@ -149,7 +145,7 @@ func run() error {
 	cpu := cpu1 - cpu0
 	var disk int64
 	if o.dataDir != "" {
-		disk = dirSize(o.dataDir)
+		disk = measure.DirSize(o.dataDir)
 	}
 	proto := "grpc"
 	if o.http {
@@ -157,7 +153,7 @@ func run() error {
 	}
 	fmt.Printf("| %s | %s | %d | %.0f | %.0f | %.1f | %.0f | %.0f | %.1f |\n",
 		o.name, proto, o.generators, spans, spans/o.duration.Seconds(), cpu, spans/cpu,
-		float64(peak.max)/(1<<20), float64(disk)/spans)
+		float64(peakRSS)/(1<<20), float64(disk)/spans)
 	srv.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { srv.Wait(); close(done) }()
@@ -186,139 +182,4 @@ func generate(ctx context.Context, o *options) error {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-func waitListening(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("server not listening on %s after %v", addr, timeout)
-}
-
-var errNoMetric = errors.New("metric not found")
-
-// accepted sums every series of metric at url.
-func accepted(url, metric string) (float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var sum float64
-	found := false
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, metric) {
-			continue
-		}
-		rest := line[len(metric):]
-		if rest != "" && rest[0] != '{' && rest[0] != ' ' {
-			continue // a longer metric name
-		}
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		// The value follows the labels (which may contain spaces).
-		if i := strings.LastIndex(line, "}"); i >= 0 {
-			fields = strings.Fields(line[i+1:])
-		} else {
-			fields = fields[1:]
-		}
-		v, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metric line %q: %w", line, err)
-		}
-		sum += v
-		found = true
-	}
-	if !found {
-		return 0, fmt.Errorf("%w: %s at %s", errNoMetric, metric, url)
-	}
-	return sum, sc.Err()
-}
-
-// cpuSeconds is the user+system CPU time of a process, from /proc.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may
-	// contain spaces.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndex(s, ")")+2:])
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	const clockTicks = 100 // USER_HZ on Linux
-	return (utime + stime) / clockTicks, nil
-}
-
-func rssBytes(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb << 10, nil
-		}
-	}
-	return 0, errors.New("no VmRSS")
-}
-
-// peakRSS samples a process's RSS every 100ms, keeping the largest.
-type peakRSS struct {
-	pid int
-	max int64
-}
-
-func (p *peakRSS) sample() (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if r, err := rssBytes(p.pid); err == nil {
-				p.max = max(p.max, r)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
-}
-
-// dirSize is the disk space the files under dir take: allocated blocks,
-// as du counts them, so a sparse preallocated file counts for what it
-// holds, not for its apparent size.
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				if st, ok := info.Sys().(*syscall.Stat_t); ok {
-					n += st.Blocks * 512
-				} else {
-					n += info.Size()
-				}
-			}
-		}
-		return nil
-	})
-	return n
 }
