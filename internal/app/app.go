@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/storage"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -30,11 +31,13 @@ import (
 	promapi "github.com/argus-obs/argus/internal/api/prometheus"
 	"github.com/argus-obs/argus/internal/buildinfo"
 	"github.com/argus-obs/argus/internal/config"
+	"github.com/argus-obs/argus/internal/derive"
 	"github.com/argus-obs/argus/internal/ingest/otlp"
 	"github.com/argus-obs/argus/internal/ingest/otlpmetrics"
 	"github.com/argus-obs/argus/internal/ingest/promremote"
 	"github.com/argus-obs/argus/internal/ingest/scrape"
 	"github.com/argus-obs/argus/internal/store/colstore"
+	"github.com/argus-obs/argus/internal/store/exemplars"
 	"github.com/argus-obs/argus/internal/store/logs"
 	"github.com/argus-obs/argus/internal/store/metrics"
 	"github.com/argus-obs/argus/internal/store/traces"
@@ -67,10 +70,13 @@ type App struct {
 	traceStore   *colstore.Store
 	logStore     *colstore.Store
 	metricsStore *metrics.Store
-	receiver     *otlp.Receiver
-	logIngest    logIngest
-	scraper      *scrape.Scraper
-	promAPI      *promapi.API
+	// exemplarStore keeps every accepted exemplar for the retention.
+	exemplarStore *colstore.Store
+	deriver       *derive.Deriver
+	receiver      *otlp.Receiver
+	logIngest     logIngest
+	scraper       *scrape.Scraper
+	promAPI       *promapi.API
 	// promCfg is the Prometheus-format config in force (scrape jobs with
 	// the self-scrape job added); nil until Start knows the HTTP address.
 	promCfg atomic.Pointer[promconfig.Config]
@@ -125,6 +131,33 @@ func New(opts Options) (_ *App, err error) {
 			}
 		}
 	}()
+	a.metricsStore, err = metrics.Open(metrics.Options{
+		Dir:        filepath.Join(opts.DataDir, "metrics"),
+		Retention:  opts.Retention,
+		Logger:     a.log.With("component", "tsdb"),
+		Registerer: a.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open metrics store: %w", err)
+	}
+	opened = append(opened, a.metricsStore.Close)
+	a.exemplarStore, err = colstore.Open(colstore.Options{
+		Dir:           filepath.Join(opts.DataDir, "exemplars"),
+		Name:          "exemplars",
+		Retention:     opts.Retention,
+		FlushInterval: opts.FlushInterval,
+		Logger:        a.log,
+		Registerer:    a.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open exemplar store: %w", err)
+	}
+	opened = append(opened, a.exemplarStore.Close)
+	exemplarStore := exemplars.New(a.exemplarStore, a.log.With("component", "exemplars"))
+	// Every writer of samples goes through the exemplar store, so the
+	// exemplars the TSDB accepts are kept for the retention.
+	appendable := exemplarStore.Appendable(a.metricsStore.DB())
+	a.deriver = derive.New(deriveOptions(cfg, appendable, a.log.With("component", "derive"), a.registry))
 	a.traceStore, err = colstore.Open(colstore.Options{
 		Dir:           filepath.Join(opts.DataDir, "traces"),
 		Name:          "traces",
@@ -139,15 +172,12 @@ func New(opts Options) (_ *App, err error) {
 	opened = append(opened, a.traceStore.Close)
 	traceStore := traces.New(a.traceStore)
 	a.receiver, err = otlp.New(otlp.Options{
-		Writer:          traceStore,
+		// Spans feed the span metrics and service graph once stored.
+		Writer:          derive.Writer{Next: traceStore, Deriver: a.deriver},
 		Logger:          a.log,
 		Registerer:      a.registry,
 		MaxRequestBytes: cfg.Limits.EffectiveMaxRequestBytes(),
 	})
-	if err != nil {
-		return nil, err
-	}
-	jaegerAPI, err := jaeger.New(jaeger.Options{Reader: traceStore, Logger: a.log, Prefix: "/jaeger"})
 	if err != nil {
 		return nil, err
 	}
@@ -171,22 +201,14 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.metricsStore, err = metrics.Open(metrics.Options{
-		Dir:        filepath.Join(opts.DataDir, "metrics"),
-		Retention:  opts.Retention,
-		Logger:     a.log.With("component", "tsdb"),
-		Registerer: a.registry,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open metrics store: %w", err)
-	}
-	opened = append(opened, a.metricsStore.Close)
-	a.scraper, err = scrape.New(a.metricsStore.DB(), a.registry, a.log)
+	a.scraper, err = scrape.New(appendable, a.registry, a.log)
 	if err != nil {
 		return nil, err
 	}
 	a.promAPI, err = promapi.New(promapi.Options{
 		Store:         a.metricsStore,
+		Appendable:    appendable,
+		Exemplars:     exemplarStore,
 		Targets:       a.scraper.Targets(),
 		Config:        a.prometheusConfig,
 		ListenAddress: opts.HTTPAddr,
@@ -202,6 +224,10 @@ func New(opts Options) (_ *App, err error) {
 	}
 	opened = append(opened, a.promAPI.Close)
 	promAPI := a.promAPI
+	jaegerAPI, err := jaeger.New(jaeger.Options{Reader: traceStore, Metrics: promAPI, Logger: a.log, Prefix: "/jaeger"})
+	if err != nil {
+		return nil, err
+	}
 	// OTLP/HTTP metrics at the standard path go to the same Prometheus
 	// receiver that serves /api/v1/otlp/v1/metrics.
 	otlpMetrics := a.limitBody(otlpmetrics.PartialSuccess(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -217,11 +243,11 @@ func New(opts Options) (_ *App, err error) {
 	mux.Handle("/jaeger/", api.instrument("jaeger", jaegerAPI))
 	mux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
 	mux.Handle("/loki/", api.instrument("loki", lokiAPI))
-	mux.Handle("GET /api/argus/v1/correlate/{id}", api.instrument("correlate", correlate.New(logStore, traceStore, a.log)))
+	mux.Handle("GET /api/argus/v1/correlate/{id}", api.instrument("correlate", correlate.New(logStore, traceStore, exemplarStore, a.log)))
 	a.logIngest.mount(mux, otlpMux, api)
 	mux.Handle("/api/v1/", api.instrument("prometheus", a.limitBody(promAPI)))
 	mux.Handle("POST /api/v1/write", api.instrument("remote_write",
-		a.limitBody(promremote.New(a.metricsStore.DB(), a.registry, a.log.With("component", "remote-write")))))
+		a.limitBody(promremote.New(appendable, a.registry, a.log.With("component", "remote-write")))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.serveReady)
 	mux.Handle("GET /metrics", promhttpHandler(a.registry))
@@ -313,6 +339,7 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.scraper.Start()
+	a.deriver.Start(ctx)
 	a.ready.Store(true)
 	ready := []any{"http", httpL.Addr().String(), "otlp_grpc", grpcL.Addr().String(), "otlp_http", otlpHTTPL.Addr().String()}
 	if syslogTCP != "" {
@@ -353,6 +380,7 @@ func (a *App) Reload() error {
 	}
 	a.receiver.SetMaxRequestBytes(cfg.Limits.EffectiveMaxRequestBytes())
 	a.logIngest.applyLimits(cfg.Limits)
+	a.deriver.ApplyOptions(deriveOptions(cfg, nil, nil, nil))
 	a.cfg.Store(cfg)
 	a.reloads.WithLabelValues("success").Inc()
 	a.log.Info("config reloaded", "file", a.opts.ConfigFile)
@@ -415,6 +443,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		a.scraper.Shutdown()
+		// The last derived samples go in before the metrics store closes.
+		if err := a.deriver.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("write derived metrics: %w", err))
+		}
 		if err := a.traceStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close trace store: %w", err))
 		}
@@ -426,6 +458,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		if err := a.metricsStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close metrics store: %w", err))
+		}
+		if err := a.exemplarStore.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close exemplar store: %w", err))
 		}
 		a.shutErr = errors.Join(errs...)
 	})
@@ -475,4 +510,30 @@ Correlation      /api/argus/v1/correlate/{trace or correlation id}
 Own metrics      /metrics
 Health           /healthz, /readyz
 `, buildinfo.Get().Version)
+}
+
+// deriveOptions turns the config's derive section into the deriver's
+// options. app, log and reg may be nil on reload, where the deriver keeps
+// its own.
+func deriveOptions(cfg *config.Config, app storage.AppendableV2, log *slog.Logger, reg prometheus.Registerer) derive.Options {
+	d := cfg.Derive
+	return derive.Options{
+		Appendable: app,
+		Interval:   time.Duration(d.Interval),
+		SpanMetrics: derive.SpanMetricsOptions{
+			Disabled:            d.SpanMetrics.Disabled,
+			Dimensions:          d.SpanMetrics.Dimensions,
+			MaxSeriesPerService: d.SpanMetrics.MaxSeriesPerService,
+			Buckets:             d.SpanMetrics.Buckets,
+		},
+		ServiceGraph: derive.ServiceGraphOptions{
+			Disabled:        d.ServiceGraph.Disabled,
+			Wait:            time.Duration(d.ServiceGraph.Wait),
+			MaxPendingEdges: d.ServiceGraph.MaxPendingEdges,
+			PeerAttributes:  d.ServiceGraph.PeerAttributes,
+			Buckets:         d.ServiceGraph.Buckets,
+		},
+		Logger:     log,
+		Registerer: reg,
+	}
 }

@@ -14,11 +14,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
 	// The service discoveries scrape_configs may use register themselves
 	// with Prometheus's config parser on import.
@@ -50,6 +54,9 @@ type Config struct {
 
 	Limits Limits `yaml:"limits"`
 
+	// Derive configures the metrics derived from spans at ingest.
+	Derive Derive `yaml:"derive"`
+
 	// dir is the directory of the file the config came from: relative
 	// paths in scrape jobs (file_sd files, password and TLS files) are
 	// resolved against it, as Prometheus does.
@@ -73,6 +80,54 @@ type Limits struct {
 	// log record; records with more are refused alone. Zero means the
 	// ingest default, 128.
 	MaxLogAttributes int `yaml:"max_log_attributes"`
+}
+
+// Derive configures the span metrics and service graph Argus derives from
+// every ingested span. Both are on unless disabled:
+//
+//	derive:
+//	  interval: 15s
+//	  span_metrics:
+//	    dimensions: [http.request.method, http.response.status_code]
+//	    max_series_per_service: 2000
+//	  service_graph:
+//	    wait: 10s
+//	    peer_attributes: [peer.service, db.name, db.system, server.address]
+type Derive struct {
+	// Interval is how often derived series are written; zero means 15s.
+	Interval     model.Duration `yaml:"interval"`
+	SpanMetrics  SpanMetrics    `yaml:"span_metrics"`
+	ServiceGraph ServiceGraph   `yaml:"service_graph"`
+}
+
+// SpanMetrics configures the RED metrics of spans.
+type SpanMetrics struct {
+	Disabled bool `yaml:"disabled"`
+	// Dimensions are span or resource attributes added as labels.
+	Dimensions []string `yaml:"dimensions"`
+	// MaxSeriesPerService caps one service's label combinations; past
+	// it, spans are counted in an overflow series. Zero means 2000.
+	MaxSeriesPerService int `yaml:"max_series_per_service"`
+	// Buckets are the classic histogram bounds in seconds; empty means
+	// the spanmetrics connector's defaults.
+	Buckets []float64 `yaml:"buckets"`
+}
+
+// ServiceGraph configures the service graph.
+type ServiceGraph struct {
+	Disabled bool `yaml:"disabled"`
+	// Wait is how long one side of a call waits for the other; zero
+	// means 10s.
+	Wait model.Duration `yaml:"wait"`
+	// MaxPendingEdges caps the calls awaiting their other side; zero
+	// means 10000.
+	MaxPendingEdges int `yaml:"max_pending_edges"`
+	// PeerAttributes name an uninstrumented callee from its client span;
+	// empty means peer.service, db.namespace, db.name, db.system.name,
+	// db.system, server.address.
+	PeerAttributes []string `yaml:"peer_attributes"`
+	// Buckets are the latency bounds in seconds; empty means Tempo's.
+	Buckets []float64 `yaml:"buckets"`
 }
 
 // DefaultMaxRequestBytes is the request cap when none is configured.
@@ -222,7 +277,45 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxLogAttributes < 0 || c.Limits.MaxLogAttributes > 10000 {
 		errs = append(errs, fmt.Errorf("limits.max_log_attributes: must be 0 to 10000, got %d", c.Limits.MaxLogAttributes))
 	}
+	errs = append(errs, c.Derive.validate()...)
 	return errors.Join(errs...)
+}
+
+func (d *Derive) validate() []error {
+	var errs []error
+	if d.Interval != 0 && time.Duration(d.Interval) < time.Second {
+		errs = append(errs, fmt.Errorf("derive.interval: at least 1s, got %s", d.Interval))
+	}
+	if d.SpanMetrics.MaxSeriesPerService < 0 {
+		errs = append(errs, fmt.Errorf("derive.span_metrics.max_series_per_service: must not be negative, got %d", d.SpanMetrics.MaxSeriesPerService))
+	}
+	seen := map[string]bool{}
+	for _, dim := range d.SpanMetrics.Dimensions {
+		switch {
+		case dim == "":
+			errs = append(errs, errors.New("derive.span_metrics.dimensions: empty attribute name"))
+		case seen[dim]:
+			errs = append(errs, fmt.Errorf("derive.span_metrics.dimensions: %q listed twice", dim))
+		case slices.Contains([]string{"service.name", "span.name", "span.kind", "status.code"}, dim):
+			errs = append(errs, fmt.Errorf("derive.span_metrics.dimensions: %q is always a label", dim))
+		}
+		seen[dim] = true
+	}
+	if d.ServiceGraph.Wait < 0 {
+		errs = append(errs, fmt.Errorf("derive.service_graph.wait: must not be negative, got %s", d.ServiceGraph.Wait))
+	}
+	if d.ServiceGraph.MaxPendingEdges < 0 {
+		errs = append(errs, fmt.Errorf("derive.service_graph.max_pending_edges: must not be negative, got %d", d.ServiceGraph.MaxPendingEdges))
+	}
+	for name, b := range map[string][]float64{"span_metrics": d.SpanMetrics.Buckets, "service_graph": d.ServiceGraph.Buckets} {
+		for i, v := range b {
+			if v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) || (i > 0 && v <= b[i-1]) {
+				errs = append(errs, fmt.Errorf("derive.%s.buckets: bounds must be positive, finite and increasing, got %v", name, b))
+				break
+			}
+		}
+	}
+	return errs
 }
 
 // ByteSize is a size in bytes, written in YAML as a number or with a unit:

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -142,5 +143,44 @@ scrape_configs:
 	_, err := Parse([]byte(doc))
 	if err == nil || !strings.Contains(err.Error(), "line 6") || !strings.Contains(err.Error(), "scrape_intervall") {
 		t.Errorf("error = %v; want it to name line 6 and the field", err)
+	}
+}
+
+func TestDerive(t *testing.T) {
+	cfg, err := Parse([]byte(`derive:
+  interval: 30s
+  span_metrics:
+    dimensions: [http.request.method, deployment.environment]
+    max_series_per_service: 500
+    buckets: [0.01, 0.1, 1]
+  service_graph:
+    wait: 5s
+    max_pending_edges: 100
+    peer_attributes: [peer.service]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Derive
+	if time.Duration(d.Interval) != 30*time.Second || len(d.SpanMetrics.Dimensions) != 2 || d.SpanMetrics.MaxSeriesPerService != 500 ||
+		len(d.SpanMetrics.Buckets) != 3 || time.Duration(d.ServiceGraph.Wait) != 5*time.Second || d.ServiceGraph.MaxPendingEdges != 100 ||
+		len(d.ServiceGraph.PeerAttributes) != 1 || d.SpanMetrics.Disabled || d.ServiceGraph.Disabled {
+		t.Errorf("derive = %+v", d)
+	}
+	_, err = Parse([]byte(`derive:
+  interval: 100ms
+  span_metrics:
+    dimensions: [a, a, service.name, ""]
+    max_series_per_service: -1
+    buckets: [1, 0.5]
+  service_graph:
+    max_pending_edges: -3
+    buckets: [-1]
+`))
+	for _, want := range []string{"derive.interval", `"a" listed twice`, `"service.name" is always a label`, "empty attribute name",
+		"max_series_per_service", "derive.span_metrics.buckets", "max_pending_edges", "derive.service_graph.buckets"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad derive section: error %v; want it to name %q", err, want)
+		}
 	}
 }

@@ -12,7 +12,9 @@
 //	            "attributes": {...}, "resource": {...}}],
 //	 "spans": [{"traceId": "...", "spanId": "...", "parentSpanId": "...", "service": "...",
 //	            "name": "...", "kind": "server", "start": "RFC 3339", "startUnixNano": "...",
-//	            "durationNanos": "...", "status": "error", "statusMessage": "...", "attributes": {...}}]}
+//	            "durationNanos": "...", "status": "error", "statusMessage": "...", "attributes": {...}}],
+//	 "exemplars": [{"series": {"__name__": "...", ...}, "labels": {"trace_id": "...", ...},
+//	                "value": 0.042, "time": "RFC 3339"}]}
 //
 // Parameters: start and end (RFC 3339 or Unix seconds) bound the log
 // search, limit caps the log lines (default 1000, at most 10000).
@@ -25,10 +27,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/prometheus/prometheus/model/exemplar"
 
 	"github.com/argus-obs/argus/internal/model"
 )
@@ -44,19 +49,27 @@ type SpanFinder interface {
 	ByID(ctx context.Context, id string) ([]model.Span, error)
 }
 
-// Handler answers correlation lookups. It is safe for concurrent use.
-type Handler struct {
-	logs  LogFinder
-	spans SpanFinder
-	log   *slog.Logger
+// ExemplarFinder finds the exemplars that name one request's trace or
+// correlation ID. Times are Unix milliseconds, inclusive; zero end means
+// no bound.
+type ExemplarFinder interface {
+	ByID(ctx context.Context, id string, start, end int64) ([]exemplar.QueryResult, error)
 }
 
-// New returns a Handler over both stores. logger may be nil.
-func New(logs LogFinder, spans SpanFinder, logger *slog.Logger) *Handler {
+// Handler answers correlation lookups. It is safe for concurrent use.
+type Handler struct {
+	logs      LogFinder
+	spans     SpanFinder
+	exemplars ExemplarFinder // optional
+	log       *slog.Logger
+}
+
+// New returns a Handler over the stores; exemplars and logger may be nil.
+func New(logs LogFinder, spans SpanFinder, exemplars ExemplarFinder, logger *slog.Logger) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{logs: logs, spans: spans, log: logger}
+	return &Handler{logs: logs, spans: spans, exemplars: exemplars, log: logger}
 }
 
 const (
@@ -70,6 +83,18 @@ type response struct {
 	TraceIDs []string  `json:"traceIds"`
 	Logs     []logLine `json:"logs"`
 	Spans    []span    `json:"spans"`
+	// Exemplars are the metric samples that name the request: the
+	// latency observations of its spans, and any a service recorded.
+	Exemplars []exemplarPoint `json:"exemplars"`
+}
+
+type exemplarPoint struct {
+	Series map[string]string `json:"series"`
+	Labels map[string]string `json:"labels"`
+	// Value is null when it is not a finite number, which JSON cannot
+	// carry.
+	Value *float64  `json:"value"`
+	Time  time.Time `json:"time"`
 }
 
 type logLine struct {
@@ -135,12 +160,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
+	var exemplars []exemplar.QueryResult
+	if h.exemplars != nil {
+		if exemplars, err = h.exemplars.ByID(r.Context(), id, start/1e6, end/1e6); err != nil {
+			h.fail(w, err)
+			return
+		}
+	}
+	resp := build(id, recs, spans)
+	for _, res := range exemplars {
+		for _, e := range res.Exemplars {
+			p := exemplarPoint{Series: res.SeriesLabels.Map(), Labels: e.Labels.Map(), Time: time.UnixMilli(e.Ts).UTC()}
+			if !math.IsNaN(e.Value) && !math.IsInf(e.Value, 0) {
+				p.Value = &e.Value
+			}
+			resp.Exemplars = append(resp.Exemplars, p)
+		}
+	}
+	slices.SortStableFunc(resp.Exemplars, func(a, b exemplarPoint) int { return a.Time.Compare(b.Time) })
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(build(id, recs, spans))
+	_ = json.NewEncoder(w).Encode(resp)
 }
 
 func build(id string, recs []model.LogRecord, spans []model.Span) response {
-	resp := response{ID: id, Services: []string{}, TraceIDs: []string{}, Logs: []logLine{}, Spans: []span{}}
+	resp := response{ID: id, Services: []string{}, TraceIDs: []string{}, Logs: []logLine{}, Spans: []span{}, Exemplars: []exemplarPoint{}}
 	services := map[string]bool{}
 	traces := map[string]bool{}
 	for i := range recs {

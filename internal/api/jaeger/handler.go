@@ -50,6 +50,12 @@ type Options struct {
 	// unregistered.
 	Registerer prometheus.Registerer
 
+	// Metrics, when set, answers the Service Performance Monitoring
+	// endpoints (/api/metrics/...) from span metrics, and adds the service
+	// graph's edges to uninstrumented callees (databases, peer.service)
+	// to /api/dependencies.
+	Metrics MetricsQuerier
+
 	// MaxTraces caps the traces one request returns: larger limit and
 	// search_depth values are lowered to it, and a lookup of more trace
 	// IDs is refused. Zero means DefaultMaxTraces.
@@ -61,6 +67,7 @@ type Options struct {
 // own: it lives as long as the server that mounts it.
 type Handler struct {
 	reader    store.TraceReader
+	metrics   MetricsQuerier
 	logger    *slog.Logger
 	now       func() time.Time
 	maxTraces int
@@ -80,6 +87,7 @@ func New(opts Options) (*Handler, error) {
 	}
 	h := &Handler{
 		reader:    opts.Reader,
+		metrics:   opts.Metrics,
 		logger:    opts.Logger,
 		now:       opts.Now,
 		maxTraces: opts.MaxTraces,
@@ -114,6 +122,10 @@ func New(opts Options) (*Handler, error) {
 		{"/api/traces", "traces", h.findTraces},
 		{"/api/traces/{traceID}", "trace", h.getTrace},
 		{"/api/dependencies", "dependencies", h.dependencies},
+		{"/api/metrics/calls", "metrics_calls", h.serveMetrics("calls")},
+		{"/api/metrics/errors", "metrics_errors", h.serveMetrics("errors")},
+		{"/api/metrics/latencies", "metrics_latencies", h.serveMetrics("latencies")},
+		{"/api/metrics/minstep", "metrics_minstep", h.serveMinStep},
 
 		{"/api/v3/services", "v3_services", h.v3Services},
 		{"/api/v3/operations", "v3_operations", h.v3Operations},

@@ -122,13 +122,10 @@ func (h *Handler) findTraces(w http.ResponseWriter, r *http.Request) {
 
 // getTrace answers GET /api/traces/{traceID}. The optional start and end
 // (microseconds) are time hints for stores that need them; they are
-// checked but this store seam does not take them.
+// checked but this store seam does not take them. A correlation ID in
+// place of the trace ID returns every trace of that request.
 func (h *Handler) getTrace(w http.ResponseWriter, r *http.Request) {
-	id, err := parseTraceIDParam("traceID", r.PathValue("traceID"))
-	if err != nil {
-		h.v1Error(w, r, err)
-		return
-	}
+	id, parseErr := parseTraceIDParam("traceID", r.PathValue("traceID"))
 	q := r.URL.Query()
 	for _, p := range []string{"start", "end"} {
 		if _, err := parseMicrosParam(q, p); err != nil {
@@ -141,12 +138,12 @@ func (h *Handler) getTrace(w http.ResponseWriter, r *http.Request) {
 		h.v1Error(w, r, err)
 		return
 	}
-	spans, err := h.reader.GetTrace(r.Context(), id)
+	traces, err := h.tracesByID(r.Context(), r.PathValue("traceID"), id, parseErr)
 	if err != nil {
 		h.v1Error(w, r, err)
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, structuredResponse{Data: uiTraces([]store.Trace{{ID: id, Spans: spans}}, raw)})
+	h.writeJSON(w, r, http.StatusOK, structuredResponse{Data: uiTraces(traces, raw)})
 }
 
 // dependencies answers GET /api/dependencies?endTs=&lookback= (both in
@@ -160,6 +157,10 @@ func (h *Handler) dependencies(w http.ResponseWriter, r *http.Request) {
 	}
 	links, err := h.reader.Dependencies(r.Context(), start, end)
 	if err != nil {
+		h.v1Error(w, r, err)
+		return
+	}
+	if links, err = h.addVirtualDependencies(r.Context(), links, start, end); err != nil {
 		h.v1Error(w, r, err)
 		return
 	}

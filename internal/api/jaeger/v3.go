@@ -88,13 +88,11 @@ func (h *Handler) v3FindTraces(w http.ResponseWriter, r *http.Request) {
 
 // v3GetTrace answers GET /api/v3/traces/{trace_id}. start_time and
 // end_time (RFC 3339) are time hints for stores that need them; they are
-// checked but this store seam does not take them.
+// checked but this store seam does not take them. A correlation ID in
+// place of the trace ID returns every trace of that request.
 func (h *Handler) v3GetTrace(w http.ResponseWriter, r *http.Request) {
-	id, err := parseTraceIDParam("trace_id", r.PathValue("trace_id"))
-	if err != nil {
-		h.v3Error(w, r, http.StatusBadRequest, err.Error(), err)
-		return
-	}
+	id, parseErr := parseTraceIDParam("trace_id", r.PathValue("trace_id"))
+	var err error
 	q := r.URL.Query()
 	for _, p := range [][2]string{{"startTime", "start_time"}, {"endTime", "end_time"}} {
 		if v, name := v3Param(q, p[0], p[1]); v != "" {
@@ -111,12 +109,12 @@ func (h *Handler) v3GetTrace(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	spans, err := h.reader.GetTrace(r.Context(), id)
+	traces, err := h.tracesByID(r.Context(), r.PathValue("trace_id"), id, parseErr)
 	if err != nil {
 		h.v3Error(w, r, statusFor(err), err.Error(), err)
 		return
 	}
-	h.writeOTLP(w, r, []store.Trace{{ID: id, Spans: spans}}, raw)
+	h.writeOTLP(w, r, traces, raw)
 }
 
 // writeOTLP writes traces as {"result": TracesData}, each trace with its

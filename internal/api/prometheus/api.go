@@ -11,11 +11,13 @@ package prometheus
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
@@ -26,6 +28,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/notifications"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
 
@@ -37,6 +40,12 @@ import (
 // other field works.
 type Options struct {
 	Store *metrics.Store
+	// Appendable takes the writes of the OTLP receiver. Nil means the
+	// store's TSDB.
+	Appendable storage.AppendableV2
+	// Exemplars answers /api/v1/query_exemplars. Nil means the TSDB's
+	// in-memory exemplars.
+	Exemplars storage.ExemplarQueryable
 	// Targets reports scrape targets for /api/v1/targets. Nil reports none.
 	Targets v1.TargetRetriever
 	// Rules reports rule groups and alerts for /api/v1/rules and
@@ -63,8 +72,9 @@ type Options struct {
 // API is the Prometheus HTTP API. It is an http.Handler for every path
 // under /api/v1/.
 type API struct {
-	router *route.Router
-	engine *promql.Engine
+	router    *route.Router
+	engine    *promql.Engine
+	queryable storage.Queryable
 }
 
 // New builds the API and its PromQL engine.
@@ -110,6 +120,14 @@ func New(opts Options) (*API, error) {
 		Parser:               p,
 	})
 	db := opts.Store.DB()
+	var appendable storage.AppendableV2 = db
+	if opts.Appendable != nil {
+		appendable = opts.Appendable
+	}
+	var exemplars storage.ExemplarQueryable = db
+	if opts.Exemplars != nil {
+		exemplars = opts.Exemplars
+	}
 	targets := opts.Targets
 	if targets == nil {
 		targets = noTargets{}
@@ -123,7 +141,7 @@ func New(opts Options) (*API, error) {
 	api := v1.NewAPI(
 		// Writes (the OTLP receiver) go through metrics.Lenient, so a
 		// request keeps its valid samples when some are refused.
-		engine, db, metrics.Lenient(db), db,
+		engine, db, metrics.Lenient(appendable), exemplars,
 		func(context.Context) v1.ScrapePoolsRetriever { return targetsPools{targets} },
 		func(context.Context) v1.TargetRetriever { return targets },
 		func(context.Context) v1.AlertmanagerRetriever { return noAlertmanagers{} },
@@ -163,7 +181,7 @@ func New(opts Options) (*API, error) {
 	)
 	r := route.New().WithPrefix("/api/v1")
 	api.Register(r)
-	return &API{router: r, engine: engine}, nil
+	return &API{router: r, engine: engine, queryable: db}, nil
 }
 
 // Close releases the engine's query tracker.
@@ -171,6 +189,63 @@ func (a *API) Close() error { return a.engine.Close() }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
+
+// RangeQuery evaluates a PromQL range query in process, for the APIs
+// answered from metrics (Jaeger's Service Performance Monitoring, the
+// service graph).
+func (a *API) RangeQuery(ctx context.Context, query string, start, end time.Time, step time.Duration) (promql.Matrix, error) {
+	q, err := a.engine.NewRangeQuery(ctx, a.queryable, nil, query, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	v, err := run(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(promql.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("range query %s: result is a %s", query, v.Type())
+	}
+	return m, nil
+}
+
+// InstantQuery evaluates a PromQL instant query in process. The result
+// is a promql.Vector, a promql.Scalar, or for a range selector such as
+// x[5m] a promql.Matrix of the raw samples.
+func (a *API) InstantQuery(ctx context.Context, query string, ts time.Time) (parser.Value, error) {
+	q, err := a.engine.NewInstantQuery(ctx, a.queryable, nil, query, ts)
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, q)
+}
+
+// run executes q and returns a result that outlives it: closing a query
+// returns its point slices to the engine's pools, so they are copied.
+func run(ctx context.Context, q promql.Query) (parser.Value, error) {
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		return slices.Clone(v), nil
+	case promql.Matrix:
+		return cloneMatrix(v), nil
+	}
+	return res.Value, nil
+}
+
+// cloneMatrix copies the point slices that closing a query returns to
+// the engine's pools.
+func cloneMatrix(m promql.Matrix) promql.Matrix {
+	out := make(promql.Matrix, len(m))
+	for i, s := range m {
+		out[i] = promql.Series{Metric: s.Metric, Floats: slices.Clone(s.Floats), Histograms: slices.Clone(s.Histograms)}
+	}
+	return out
+}
 
 // Engine returns the PromQL engine, for rules and other in-process users.
 func (a *API) Engine() *promql.Engine { return a.engine }
