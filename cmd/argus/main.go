@@ -1,11 +1,14 @@
 // Command argus is the Argus observability server: one binary that takes
-// in traces (and, as they land, logs and metrics), stores them in its data
-// directory, and answers the query APIs Grafana and Jaeger speak.
+// in traces, metrics and logs, stores them in its data directory, answers
+// the query APIs Grafana, Jaeger, Prometheus and Loki clients speak, and
+// evaluates alerting rules.
 //
 // Usage:
 //
 //	argus [serve] [flags]   run the server (the default)
 //	argus demo [flags]      run the server with the example shop and traffic
+//	argus check rules FILE  validate Prometheus rule files offline
+//	argus check config FILE validate a config and the rule files it names
 //	argus version           print the build
 //
 // Run "argus serve -h" for the flags; demo takes the same ones, and a few
@@ -46,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demo(args, stdout, stderr)
 	case shopServiceCmd:
 		return shopService(args, stderr)
+	case "check":
+		return check(args, stdout, stderr)
 	case "version":
 		info := buildinfo.Get()
 		fmt.Fprintf(stdout, "argus %s (revision %s, %s)\n", info.Version, info.Revision, info.GoVersion)
@@ -64,6 +69,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
   argus [serve] [flags]   run the server (the default)
   argus demo [flags]      run the server with the example shop and traffic
+  argus check rules FILE  validate Prometheus rule files offline (as promtool does)
+  argus check config FILE validate a config and the rule files it names
   argus version           print the build
 
 Run "argus serve -h" for the flags; demo takes the same ones, and a few of

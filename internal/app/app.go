@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -19,12 +20,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 
+	"github.com/argus-obs/argus/internal/alert"
 	"github.com/argus-obs/argus/internal/api/correlate"
 	"github.com/argus-obs/argus/internal/api/jaeger"
 	"github.com/argus-obs/argus/internal/api/loki"
@@ -73,6 +76,8 @@ type App struct {
 	// exemplarStore keeps every accepted exemplar for the retention.
 	exemplarStore *colstore.Store
 	deriver       *derive.Deriver
+	rules         *alert.Rules
+	externalURL   *url.URL // filled in by Start, once the address is known
 	receiver      *otlp.Receiver
 	logIngest     logIngest
 	scraper       *scrape.Scraper
@@ -201,6 +206,15 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.externalURL = &url.URL{Scheme: "http"}
+	a.rules = alert.NewRules(alert.RulesOptions{
+		Queryable:   a.metricsStore.DB(),
+		Appendable:  appendable,
+		Engine:      func() promql.QueryEngine { return a.promAPI.Engine() },
+		ExternalURL: a.externalURL,
+		Logger:      a.log.With("component", "rules"),
+		Registerer:  a.registry,
+	})
 	a.scraper, err = scrape.New(appendable, a.registry, a.log)
 	if err != nil {
 		return nil, err
@@ -209,6 +223,7 @@ func New(opts Options) (_ *App, err error) {
 		Store:         a.metricsStore,
 		Appendable:    appendable,
 		Exemplars:     exemplarStore,
+		Rules:         a.rules.Manager(),
 		Targets:       a.scraper.Targets(),
 		Config:        a.prometheusConfig,
 		ListenAddress: opts.HTTPAddr,
@@ -339,6 +354,11 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.scraper.Start()
+	a.externalURL.Host = httpL.Addr().String()
+	if err := a.applyRules(a.cfg.Load()); err != nil {
+		return err
+	}
+	a.rules.Start()
 	a.deriver.Start(ctx)
 	a.ready.Store(true)
 	ready := []any{"http", httpL.Addr().String(), "otlp_grpc", grpcL.Addr().String(), "otlp_http", otlpHTTPL.Addr().String()}
@@ -378,6 +398,11 @@ func (a *App) Reload() error {
 		a.log.Error("config reload failed; keeping the running config", "error", err)
 		return err
 	}
+	if err := a.applyRules(cfg); err != nil {
+		a.reloads.WithLabelValues("failure").Inc()
+		a.log.Error("config reload failed; keeping the running rules", "error", err)
+		return err
+	}
 	a.receiver.SetMaxRequestBytes(cfg.Limits.EffectiveMaxRequestBytes())
 	a.logIngest.applyLimits(cfg.Limits)
 	a.deriver.ApplyOptions(deriveOptions(cfg, nil, nil, nil))
@@ -401,6 +426,19 @@ func (a *App) applyScrapeConfig(cfg *config.Config) error {
 		return fmt.Errorf("apply scrape config: %w", err)
 	}
 	a.promCfg.Store(prom)
+	return nil
+}
+
+// applyRules loads cfg's rule files; groups without an interval of their
+// own are evaluated every global evaluation_interval.
+func (a *App) applyRules(cfg *config.Config) error {
+	interval := time.Duration(a.prometheusConfig().GlobalConfig.EvaluationInterval)
+	if err := a.rules.Apply(cfg.RuleFilePaths(), interval); err != nil {
+		return err
+	}
+	if files := cfg.RuleFilePaths(); len(files) > 0 {
+		a.log.Info("rules loaded", "files", len(files), "groups", len(a.rules.Manager().RuleGroups()))
+	}
 	return nil
 }
 
@@ -443,6 +481,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		a.scraper.Shutdown()
+		a.rules.Shutdown()
 		// The last derived samples go in before the metrics store closes.
 		if err := a.deriver.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("write derived metrics: %w", err))

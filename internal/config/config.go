@@ -1,6 +1,6 @@
 // Package config loads Argus's policy file: the YAML settings that may
-// change while the server runs (scrape targets and limits today; rules,
-// notifiers and actions as those subsystems land). Process facts such as
+// change while the server runs (scrape targets, rule files, limits and
+// derived metrics today; notifiers and actions as those subsystems land). Process facts such as
 // listen addresses and the data directory are flags, not config.
 //
 // Load validates the whole file and reports every problem at once, so a
@@ -30,6 +30,8 @@ import (
 	_ "github.com/prometheus/prometheus/discovery/http" // http_sd_configs
 	promyaml "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/argus-obs/argus/internal/alert"
 )
 
 // Config is the policy file. The zero value is the default configuration.
@@ -54,8 +56,16 @@ type Config struct {
 
 	Limits Limits `yaml:"limits"`
 
+	// RuleFiles are Prometheus rule files, as in prometheus.yml: paths or
+	// globs, relative to this file's directory. Each is validated at load
+	// and on reload.
+	RuleFiles []string `yaml:"rule_files"`
+
 	// Derive configures the metrics derived from spans at ingest.
 	Derive Derive `yaml:"derive"`
+
+	// ruleFiles are RuleFiles with the globs expanded, in order.
+	ruleFiles []string
 
 	// dir is the directory of the file the config came from: relative
 	// paths in scrape jobs (file_sd files, password and TLS files) are
@@ -182,11 +192,39 @@ func parse(data []byte, dir string) (*Config, error) {
 	if _, err := cfg.loadPrometheus(nil); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, cfg.loadRuleFiles()...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
+
+// loadRuleFiles expands the rule file globs and validates every file.
+func (c *Config) loadRuleFiles() []error {
+	var errs []error
+	c.ruleFiles = nil
+	for _, pattern := range c.RuleFiles {
+		if c.dir != "" && !filepath.IsAbs(pattern) {
+			pattern = filepath.Join(c.dir, pattern)
+		}
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rule_files: %q: %w", pattern, err))
+			continue
+		}
+		if len(matches) == 0 && !strings.ContainsAny(pattern, "*?[") {
+			errs = append(errs, fmt.Errorf("rule_files: %s: no such file", pattern))
+		}
+		c.ruleFiles = append(c.ruleFiles, matches...)
+	}
+	for _, err := range alert.CheckFiles(c.ruleFiles...) {
+		errs = append(errs, fmt.Errorf("rule_files: %w", err))
+	}
+	return errs
+}
+
+// RuleFilePaths returns the rule files the config names, globs expanded.
+func (c *Config) RuleFilePaths() []string { return c.ruleFiles }
 
 // SelfScrapeJob is the job under which Argus scrapes its own /metrics
 // unless the config defines a job of that name.

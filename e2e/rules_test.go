@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/prompb"
+)
+
+const rulesFile = `groups:
+  - name: shop
+    interval: 1s
+    rules:
+      - record: job:queue_depth:max
+        expr: max by (job) (queue_depth)
+      - alert: QueueTooDeep
+        expr: queue_depth > 10
+        for: 3s
+        labels:
+          severity: page
+        annotations:
+          summary: "queue {{ $labels.instance }} is {{ $value }} deep"
+          broken: "{{ .Nope.Missing }}"
+`
+
+// badRulesFile has two errors, on lines 4 and 6.
+const badRulesFile = `groups:
+  - name: shop
+    rules:
+      - alert: Broken
+        expr: rate(queue_depth[5m]
+      - record: "not a metric name{"
+        expr: up
+`
+
+type promAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
+	ActiveAt    time.Time         `json:"activeAt"`
+}
+
+// alerts returns the active alerts from /api/v1/alerts.
+func (s *server) alerts() []promAlert {
+	s.t.Helper()
+	var r promResponse[struct {
+		Alerts []promAlert `json:"alerts"`
+	}]
+	s.getJSON("/api/v1/alerts", 200, &r)
+	return r.Data.Alerts
+}
+
+// ruleNames lists the rules of /api/v1/rules by group.
+func (s *server) ruleNames() []string {
+	s.t.Helper()
+	var r promResponse[struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Name   string `json:"name"`
+				Type   string `json:"type"`
+				Health string `json:"health"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}]
+	s.getJSON("/api/v1/rules", 200, &r)
+	var out []string
+	for _, g := range r.Data.Groups {
+		for _, rule := range g.Rules {
+			out = append(out, g.Name+"/"+rule.Type+"/"+rule.Name)
+		}
+	}
+	return out
+}
+
+// TestAlertRules loads a Prometheus rule file, feeds the metric its rules
+// read by remote write, and follows an alert through pending, firing (not
+// before its `for`) and resolved, with the recording rule's series, the
+// Prometheus API's rules and alerts, a template error shown in the alert,
+// and a bad rule file refused on reload while the old rules keep running.
+func TestAlertRules(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "shop.rules.yml")
+	if err := os.WriteFile(rules, []byte(rulesFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "argus.yml")
+	if err := os.WriteFile(cfg, []byte("global:\n  evaluation_interval: 1s\nrule_files: [\"*.rules.yml\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startArgus(t, t.TempDir(), "--config="+cfg)
+	if got := strings.Join(s.ruleNames(), ","); got != "shop/recording/job:queue_depth:max,shop/alerting/QueueTooDeep" {
+		t.Fatalf("rules = %s", got)
+	}
+
+	depth := func(v float64) {
+		t.Helper()
+		if code, body := remoteWrite(t, s, prompb.TimeSeries{
+			Labels:  []prompb.Label{{Name: "__name__", Value: "queue_depth"}, {Name: "job", Value: "orders"}, {Name: "instance", Value: "q-1"}},
+			Samples: []prompb.Sample{{Timestamp: time.Now().UnixMilli(), Value: v}},
+		}); code/100 != 2 {
+			t.Fatalf("remote write: %d %s", code, body)
+		}
+	}
+	depth(25)
+	var pendingSince time.Time
+	eventually(t, 20*time.Second, func() error {
+		for _, a := range s.alerts() {
+			if a.Labels["alertname"] == "QueueTooDeep" && a.State == "pending" {
+				pendingSince = time.Now()
+				return nil
+			}
+		}
+		return fmt.Errorf("no pending alert: %+v", s.alerts())
+	})
+	var firing promAlert
+	eventually(t, 20*time.Second, func() error {
+		depth(25)
+		for _, a := range s.alerts() {
+			if a.State == "firing" {
+				firing = a
+				return nil
+			}
+		}
+		return fmt.Errorf("not firing yet: %+v", s.alerts())
+	})
+	// `for: 3s` is honoured: firing comes at least 3 s after the alert
+	// became active (evaluations are a second apart).
+	if since := time.Since(firing.ActiveAt); since < 3*time.Second || time.Since(pendingSince) > since {
+		t.Errorf("fired %v after becoming active, want at least 3s", since)
+	}
+	if firing.Labels["severity"] != "page" || firing.Labels["instance"] != "q-1" || firing.Annotations["summary"] != "queue q-1 is 25 deep" {
+		t.Errorf("firing alert: %+v", firing)
+	}
+	if !strings.Contains(firing.Annotations["broken"], "error expanding template") {
+		t.Errorf("a template error should show in the annotation: %q", firing.Annotations["broken"])
+	}
+	s.wantValue(`job:queue_depth:max{job="orders"}`, 25)
+	s.wantValue(`ALERTS{alertname="QueueTooDeep",alertstate="firing"}`, 1)
+
+	// A bad rule file is refused on reload, every error with its line,
+	// and the rules in force keep running.
+	if err := os.WriteFile(filepath.Join(dir, "bad.rules.yml"), []byte(badRulesFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body := string(s.post("/-/reload", "text/plain", nil, 400))
+	for _, want := range []string{"bad.rules.yml", "5:15", "6:"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("reload error %q lacks %q", body, want)
+		}
+	}
+	if n := len(s.ruleNames()); n != 2 {
+		t.Errorf("after a failed reload: %d rules, want the 2 loaded before", n)
+	}
+	os.Remove(filepath.Join(dir, "bad.rules.yml"))
+
+	// The queue drains: the alert resolves.
+	depth(3)
+	eventually(t, 20*time.Second, func() error {
+		depth(3)
+		if a := s.alerts(); len(a) != 0 {
+			return fmt.Errorf("still active: %+v", a)
+		}
+		return nil
+	})
+	s.wantValue(`job:queue_depth:max{job="orders"}`, 3)
+}
+
+// TestCheckRules runs "argus check rules" as promtool check rules is run.
+func TestCheckRules(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.yml"), filepath.Join(dir, "bad.yml")
+	os.WriteFile(good, []byte(rulesFile), 0o644)
+	os.WriteFile(bad, []byte(badRulesFile), 0o644)
+	out, err := exec.Command(argusBin, "check", "rules", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SUCCESS: 2 rules found in 1 groups") {
+		t.Errorf("check good rules: %v\n%s", err, out)
+	}
+	out, err = exec.Command(argusBin, "check", "rules", good, bad).CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Errorf("check bad rules: exit %v, want 1", err)
+	}
+	for _, want := range []string{"FAILED", "bad.yml", "5:15", `"Broken"`, "not a metric name"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("check bad rules: output lacks %q:\n%s", want, out)
+		}
+	}
+}
