@@ -26,6 +26,9 @@ const rulesFile = `groups:
         annotations:
           summary: "queue {{ $labels.instance }} is {{ $value }} deep"
           broken: "{{ .Nope.Missing }}"
+      - alert: QueueDeepForAnHour
+        expr: queue_depth > 10
+        for: 1h
 `
 
 // badRulesFile has two errors, on lines 4 and 6.
@@ -93,8 +96,9 @@ func TestAlertRules(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("global:\n  evaluation_interval: 1s\nrule_files: [\"*.rules.yml\"]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := startArgus(t, t.TempDir(), "--config="+cfg)
-	if got := strings.Join(s.ruleNames(), ","); got != "shop/recording/job:queue_depth:max,shop/alerting/QueueTooDeep" {
+	data := t.TempDir()
+	s := startArgus(t, data, "--config="+cfg)
+	if got := strings.Join(s.ruleNames(), ","); got != "shop/recording/job:queue_depth:max,shop/alerting/QueueTooDeep,shop/alerting/QueueDeepForAnHour" {
 		t.Fatalf("rules = %s", got)
 	}
 
@@ -154,8 +158,8 @@ func TestAlertRules(t *testing.T) {
 			t.Errorf("reload error %q lacks %q", body, want)
 		}
 	}
-	if n := len(s.ruleNames()); n != 2 {
-		t.Errorf("after a failed reload: %d rules, want the 2 loaded before", n)
+	if n := len(s.ruleNames()); n != 3 {
+		t.Errorf("after a failed reload: %d rules, want the 3 loaded before", n)
 	}
 	os.Remove(filepath.Join(dir, "bad.rules.yml"))
 
@@ -169,6 +173,62 @@ func TestAlertRules(t *testing.T) {
 		return nil
 	})
 	s.wantValue(`job:queue_depth:max{job="orders"}`, 3)
+
+	// The history holds every transition, in order; an acknowledgement
+	// joins it; all of it survives a crash.
+	history := func(query string) []historyEvent {
+		t.Helper()
+		var r struct {
+			Events []historyEvent `json:"events"`
+		}
+		s.getJSON("/api/argus/v1/alerts/history?"+query, 200, &r)
+		return r.Events
+	}
+	var fp string
+	eventually(t, 10*time.Second, func() error {
+		var got []string
+		for _, e := range history("alertname=QueueTooDeep") {
+			got = append(got, e.Event)
+			fp = e.Fingerprint
+		}
+		if strings.Join(got, ",") != "pending,firing,resolved" {
+			return fmt.Errorf("QueueTooDeep history: %v", got)
+		}
+		return nil
+	})
+	long := history("alertname=QueueDeepForAnHour")
+	if len(long) != 2 || long[0].Event != "pending" || long[1].Event != "inactive" || long[1].Labels["instance"] != "q-1" {
+		t.Errorf("QueueDeepForAnHour history: %+v", long)
+	}
+	firingEvents := history("event=firing")
+	if len(firingEvents) != 1 || firingEvents[0].Labels["severity"] != "page" || firingEvents[0].Value == nil || *firingEvents[0].Value != 25 ||
+		firingEvents[0].Annotations["summary"] != "queue q-1 is 25 deep" {
+		t.Errorf("firing event: %+v", firingEvents)
+	}
+	s.post("/api/argus/v1/alerts/"+fp+"/ack", "application/json", []byte(`{"by":"ana","comment":"draining the queue"}`), 200)
+	s.post("/api/argus/v1/alerts/0000000000000000/ack", "application/json", []byte(`{"by":"ana"}`), 404)
+	s.post("/api/argus/v1/alerts/"+fp+"/ack", "application/json", []byte(`{"comment":"who?"}`), 400)
+	s.getJSON("/api/argus/v1/alerts/history?event=exploded", 400, nil)
+	before := history("")
+	s.kill()
+	s = startArgus(t, data, "--config="+cfg)
+	time.Sleep(3 * time.Second) // a few evaluations: none may add a spurious transition
+	after := history("")
+	if len(after) != len(before) || len(after) != 6 || after[5].Event != "acknowledged" || after[5].By != "ana" || after[5].Comment != "draining the queue" {
+		t.Errorf("history after kill -9 and restart (%d events, %d before): %+v", len(after), len(before), after)
+	}
+}
+
+type historyEvent struct {
+	Time        time.Time         `json:"time"`
+	Event       string            `json:"event"`
+	AlertName   string            `json:"alertname"`
+	Fingerprint string            `json:"fingerprint"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	Value       *float64          `json:"value"`
+	By          string            `json:"by"`
+	Comment     string            `json:"comment"`
 }
 
 // TestCheckRules runs "argus check rules" as promtool check rules is run.
@@ -178,7 +238,7 @@ func TestCheckRules(t *testing.T) {
 	os.WriteFile(good, []byte(rulesFile), 0o644)
 	os.WriteFile(bad, []byte(badRulesFile), 0o644)
 	out, err := exec.Command(argusBin, "check", "rules", good).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "SUCCESS: 2 rules found in 1 groups") {
+	if err != nil || !strings.Contains(string(out), "SUCCESS: 3 rules found in 1 groups") {
 		t.Errorf("check good rules: %v\n%s", err, out)
 	}
 	out, err = exec.Command(argusBin, "check", "rules", good, bad).CombinedOutput()

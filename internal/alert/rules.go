@@ -39,6 +39,8 @@ type RulesOptions struct {
 	// ExternalURL is Argus's address, for the $externalURL template
 	// variable and the alerts' generator URL.
 	ExternalURL *url.URL
+	// History, when set, records every alert transition.
+	History *History
 	// Notify receives the alerts to send after each evaluation, as
 	// Prometheus's notifier would. Nil drops them.
 	Notify rules.NotifyFunc
@@ -54,6 +56,7 @@ type RulesOptions struct {
 // /api/v1/rules and /api/v1/alerts.
 type Rules struct {
 	manager  *rules.Manager
+	history  *History
 	cancel   context.CancelFunc
 	started  bool
 	stopOnce sync.Once
@@ -92,7 +95,7 @@ func NewRules(opts RulesOptions) *Rules {
 		ResendDelay:     time.Minute,
 		Parser:          parser.NewParser(parser.Options{}),
 	})
-	return &Rules{manager: m, cancel: cancel}
+	return &Rules{manager: m, history: opts.History, cancel: cancel}
 }
 
 // Manager returns the rules manager, for the Prometheus API's rules and
@@ -106,7 +109,14 @@ func (r *Rules) Apply(files []string, interval time.Duration) error {
 	if errs := CheckFiles(files...); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if err := r.manager.Update(interval, files, labels.EmptyLabels(), "", nil); err != nil {
+	var iterate rules.GroupEvalIterationFunc
+	if r.history != nil {
+		iterate = func(ctx context.Context, g *rules.Group, ts time.Time) {
+			rules.DefaultEvalIterationFunc(ctx, g, ts)
+			r.history.Observe(ctx, g, ts)
+		}
+	}
+	if err := r.manager.Update(interval, files, labels.EmptyLabels(), "", iterate); err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
 	return nil

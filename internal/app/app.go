@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/argus-obs/argus/internal/alert"
+	"github.com/argus-obs/argus/internal/api/alerts"
 	"github.com/argus-obs/argus/internal/api/correlate"
 	"github.com/argus-obs/argus/internal/api/jaeger"
 	"github.com/argus-obs/argus/internal/api/loki"
@@ -77,7 +78,8 @@ type App struct {
 	exemplarStore *colstore.Store
 	deriver       *derive.Deriver
 	rules         *alert.Rules
-	externalURL   *url.URL // filled in by Start, once the address is known
+	alertStore    *colstore.Store // alert history
+	externalURL   *url.URL        // filled in by Start, once the address is known
 	receiver      *otlp.Receiver
 	logIngest     logIngest
 	scraper       *scrape.Scraper
@@ -206,8 +208,25 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.alertStore, err = colstore.Open(colstore.Options{
+		Dir:           filepath.Join(opts.DataDir, "alerts"),
+		Name:          "alerts",
+		Retention:     opts.Retention,
+		FlushInterval: opts.FlushInterval,
+		Logger:        a.log,
+		Registerer:    a.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open alert store: %w", err)
+	}
+	opened = append(opened, a.alertStore.Close)
+	history, err := alert.NewHistory(context.Background(), a.alertStore, a.log.With("component", "alerts"))
+	if err != nil {
+		return nil, err
+	}
 	a.externalURL = &url.URL{Scheme: "http"}
 	a.rules = alert.NewRules(alert.RulesOptions{
+		History:     history,
 		Queryable:   a.metricsStore.DB(),
 		Appendable:  appendable,
 		Engine:      func() promql.QueryEngine { return a.promAPI.Engine() },
@@ -258,6 +277,7 @@ func New(opts Options) (_ *App, err error) {
 	mux.Handle("/jaeger/", api.instrument("jaeger", jaegerAPI))
 	mux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
 	mux.Handle("/loki/", api.instrument("loki", lokiAPI))
+	mux.Handle("/api/argus/v1/alerts/", api.instrument("alerts", alerts.New(history, a.log.With("component", "alerts-api"))))
 	mux.Handle("GET /api/argus/v1/correlate/{id}", api.instrument("correlate", correlate.New(logStore, traceStore, exemplarStore, a.log)))
 	a.logIngest.mount(mux, otlpMux, api)
 	mux.Handle("/api/v1/", api.instrument("prometheus", a.limitBody(promAPI)))
@@ -501,6 +521,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if err := a.exemplarStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close exemplar store: %w", err))
 		}
+		if err := a.alertStore.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close alert store: %w", err))
+		}
 		a.shutErr = errors.Join(errs...)
 	})
 	return a.shutErr
@@ -546,6 +569,7 @@ Jaeger query     /jaeger/api/services, /jaeger/api/traces, /jaeger/api/v3/...
 Loki API         /loki/api/v1/query_range, /loki/api/v1/labels, /loki/api/v1/tail, ... ; push POST /loki/api/v1/push
 Log push         POST /api/argus/v1/logs (JSON lines), POST /_bulk (Elasticsearch bulk)
 Correlation      /api/argus/v1/correlate/{trace or correlation id}
+Alerts           /api/v1/rules, /api/v1/alerts; /api/argus/v1/alerts/history, POST /api/argus/v1/alerts/{fingerprint}/ack
 Own metrics      /metrics
 Health           /healthz, /readyz
 `, buildinfo.Get().Version)

@@ -1,0 +1,149 @@
+// Package alerts serves Argus's own alert API, for what Prometheus's API
+// does not cover:
+//
+//	GET  /api/argus/v1/alerts/history   every transition and acknowledgement
+//	POST /api/argus/v1/alerts/{fingerprint}/ack   acknowledge an alert
+//
+// History parameters: start and end (RFC 3339 or Unix seconds), alertname,
+// fingerprint, event (pending, firing, resolved, inactive, acknowledged),
+// limit (default 1000, at most 10000; the most recent are kept). The
+// answer is {"events": [...]}, oldest first.
+//
+// An acknowledgement's body is JSON: {"by": "who", "comment": "why"}; by
+// is required. The answer is the recorded event; 404 when the fingerprint
+// names no alert.
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/argus-obs/argus/internal/alert"
+)
+
+// History is what the handler reads and writes.
+type History interface {
+	Events(ctx context.Context, q alert.Query) ([]alert.Event, error)
+	Acknowledge(ctx context.Context, fingerprint, by, comment string) (alert.Event, error)
+}
+
+// Handler serves the alert API. It is safe for concurrent use.
+type Handler struct {
+	history History
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// New returns the handler, mounted at /api/argus/v1/alerts/.
+func New(h History, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &Handler{history: h, log: log, mux: http.NewServeMux()}
+	a.mux.HandleFunc("GET /api/argus/v1/alerts/history", a.serveHistory)
+	a.mux.HandleFunc("POST /api/argus/v1/alerts/{fingerprint}/ack", a.serveAck)
+	return a
+}
+
+// ServeHTTP implements http.Handler.
+func (a *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+const maxLimit = 10000
+
+func (a *Handler) serveHistory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var query alert.Query
+	var err error
+	if query.Start, err = parseTime(q.Get("start")); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid start: "+err.Error())
+		return
+	}
+	if query.End, err = parseTime(q.Get("end")); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid end: "+err.Error())
+		return
+	}
+	query.AlertName, query.Fingerprint, query.Event = q.Get("alertname"), q.Get("fingerprint"), q.Get("event")
+	switch query.Event {
+	case "", alert.EventPending, alert.EventFiring, alert.EventResolved, alert.EventInactive, alert.EventAcknowledged:
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid event %q: want pending, firing, resolved, inactive or acknowledged", query.Event))
+		return
+	}
+	if s := q.Get("limit"); s != "" {
+		if query.Limit, err = strconv.Atoi(s); err != nil || query.Limit < 1 || query.Limit > maxLimit {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid limit %q: must be 1 to %d", s, maxLimit))
+			return
+		}
+	}
+	events, err := a.history.Events(r.Context(), query)
+	if err != nil {
+		a.log.Error("alert history query failed", "error", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if events == nil {
+		events = []alert.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+}
+
+func (a *Handler) serveAck(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		By      string `json:"by"`
+		Comment string `json:"comment"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid body: want JSON {\"by\": \"...\", \"comment\": \"...\"}: "+err.Error())
+		return
+	}
+	if body.By == "" || len(body.By) > 256 || len(body.Comment) > 4096 {
+		writeError(w, http.StatusBadRequest, "\"by\" must be 1 to 256 characters and \"comment\" at most 4096")
+		return
+	}
+	e, err := a.history.Acknowledge(r.Context(), r.PathValue("fingerprint"), body.By, body.Comment)
+	switch {
+	case errors.Is(err, alert.ErrUnknownAlert):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no alert with fingerprint %q", r.PathValue("fingerprint")))
+	case err != nil:
+		a.log.Error("acknowledge failed", "error", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, e)
+	}
+}
+
+// parseTime reads RFC 3339 or Unix seconds (with a fraction); empty is
+// the zero time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		sec, frac := int64(f), f-float64(int64(f))
+		return time.Unix(sec, int64(frac*1e9)).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", s)
+	}
+	return t, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
