@@ -78,8 +78,9 @@ type App struct {
 	exemplarStore *colstore.Store
 	deriver       *derive.Deriver
 	rules         *alert.Rules
-	alertStore    *colstore.Store // alert history
-	externalURL   *url.URL        // filled in by Start, once the address is known
+	forwarder     *alert.Forwarder // to external Alertmanagers
+	alertStore    *colstore.Store  // alert history
+	externalURL   *url.URL         // filled in by Start, once the address is known
 	receiver      *otlp.Receiver
 	logIngest     logIngest
 	scraper       *scrape.Scraper
@@ -225,8 +226,12 @@ func New(opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.externalURL = &url.URL{Scheme: "http"}
+	if a.forwarder, err = alert.NewForwarder(a.registry, a.log.With("component", "alerting")); err != nil {
+		return nil, err
+	}
 	a.rules = alert.NewRules(alert.RulesOptions{
 		History:     history,
+		Notify:      a.forwarder.Notify(a.externalURL.String),
 		Queryable:   a.metricsStore.DB(),
 		Appendable:  appendable,
 		Engine:      func() promql.QueryEngine { return a.promAPI.Engine() },
@@ -374,6 +379,7 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.scraper.Start()
+	a.forwarder.Start()
 	a.externalURL.Host = httpL.Addr().String()
 	if err := a.applyRules(a.cfg.Load()); err != nil {
 		return err
@@ -432,8 +438,9 @@ func (a *App) Reload() error {
 	return nil
 }
 
-// applyScrapeConfig points the scraper at cfg's jobs plus the self-scrape
-// job for the bound HTTP address.
+// applyScrapeConfig applies cfg's Prometheus sections: the scraper gets
+// its jobs plus the self-scrape job for the bound HTTP address, the
+// forwarder its alertmanagers.
 func (a *App) applyScrapeConfig(cfg *config.Config) error {
 	if len(a.listeners) == 0 {
 		return nil // not started: Start applies it
@@ -444,6 +451,9 @@ func (a *App) applyScrapeConfig(cfg *config.Config) error {
 	}
 	if err := a.scraper.ApplyConfig(prom); err != nil {
 		return fmt.Errorf("apply scrape config: %w", err)
+	}
+	if err := a.forwarder.ApplyConfig(prom); err != nil {
+		return err
 	}
 	a.promCfg.Store(prom)
 	return nil
@@ -502,6 +512,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		a.scraper.Shutdown()
 		a.rules.Shutdown()
+		a.forwarder.Shutdown()
 		// The last derived samples go in before the metrics store closes.
 		if err := a.deriver.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("write derived metrics: %w", err))

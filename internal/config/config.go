@@ -47,12 +47,15 @@ import (
 //	limits:
 //	  max_request_bytes: 16MiB
 type Config struct {
-	// Global and ScrapeConfigs are Prometheus's own configuration
-	// sections, in Prometheus's format, so an existing prometheus.yml's
-	// scrape jobs work unchanged. They are validated by Prometheus's
+	// Global, ScrapeConfigs and Alerting are Prometheus's own
+	// configuration sections, in Prometheus's format, so an existing
+	// prometheus.yml's scrape jobs and alertmanagers work unchanged. They are validated by Prometheus's
 	// config package; Prometheus returns the parsed form.
 	Global        yaml.Node `yaml:"global"`
 	ScrapeConfigs yaml.Node `yaml:"scrape_configs"`
+	// Alerting names the Alertmanagers firing alerts are forwarded to,
+	// in Prometheus's format (alertmanagers, alert_relabel_configs).
+	Alerting yaml.Node `yaml:"alerting"`
 
 	Limits Limits `yaml:"limits"`
 
@@ -286,7 +289,7 @@ func prometheusSections(data []byte) string {
 	lines := strings.Split(string(data), "\n")
 	keys := doc.Content[0].Content
 	for i := 0; i+1 < len(keys); i += 2 {
-		if name := keys[i].Value; name == "global" || name == "scrape_configs" {
+		if name := keys[i].Value; name == "global" || name == "scrape_configs" || name == "alerting" {
 			continue
 		}
 		from, to := keys[i].Line-1, len(lines) // 0-based, end exclusive
