@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -79,8 +80,9 @@ type App struct {
 	deriver       *derive.Deriver
 	rules         *alert.Rules
 	forwarder     *alert.Forwarder // to external Alertmanagers
-	alertStore    *colstore.Store  // alert history
-	externalURL   *url.URL         // filled in by Start, once the address is known
+	notifications *alert.Notifications
+	alertStore    *colstore.Store // alert history
+	externalURL   *url.URL        // filled in by Start, once the address is known
 	receiver      *otlp.Receiver
 	logIngest     logIngest
 	scraper       *scrape.Scraper
@@ -229,9 +231,27 @@ func New(opts Options) (_ *App, err error) {
 	if a.forwarder, err = alert.NewForwarder(a.registry, a.log.With("component", "alerting")); err != nil {
 		return nil, err
 	}
+	a.notifications, err = alert.NewNotifications(alert.NotificationsOptions{
+		Dir:         filepath.Join(opts.DataDir, "alertmanager"),
+		Retention:   opts.Retention,
+		ExternalURL: func() *url.URL { return a.externalURL },
+		Prefix:      "/alertmanager",
+		Logger:      a.log.With("component", "notifications"),
+		Registerer:  a.registry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	opened = append(opened, func() error { a.notifications.Shutdown(); return nil })
+	notify, forward := a.notifications.Notify(), a.forwarder.Notify(a.externalURL.String)
 	a.rules = alert.NewRules(alert.RulesOptions{
-		History:     history,
-		Notify:      a.forwarder.Notify(a.externalURL.String),
+		History: history,
+		// Alerts go to Argus's own notifications and to any external
+		// Alertmanager.
+		Notify: func(ctx context.Context, expr string, alerts ...*rules.Alert) {
+			notify(ctx, expr, alerts...)
+			forward(ctx, expr, alerts...)
+		},
 		Queryable:   a.metricsStore.DB(),
 		Appendable:  appendable,
 		Engine:      func() promql.QueryEngine { return a.promAPI.Engine() },
@@ -282,6 +302,7 @@ func New(opts Options) (_ *App, err error) {
 	mux.Handle("/jaeger/", api.instrument("jaeger", jaegerAPI))
 	mux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
 	mux.Handle("/loki/", api.instrument("loki", lokiAPI))
+	mux.Handle("/alertmanager/", api.instrument("alertmanager", a.notifications.Handler()))
 	mux.Handle("/api/argus/v1/alerts/", api.instrument("alerts", alerts.New(history, a.log.With("component", "alerts-api"))))
 	mux.Handle("GET /api/argus/v1/correlate/{id}", api.instrument("correlate", correlate.New(logStore, traceStore, exemplarStore, a.log)))
 	a.logIngest.mount(mux, otlpMux, api)
@@ -381,6 +402,9 @@ func (a *App) Start(ctx context.Context) error {
 	a.scraper.Start()
 	a.forwarder.Start()
 	a.externalURL.Host = httpL.Addr().String()
+	if err := a.notifications.Apply(a.cfg.Load().NotificationConfig()); err != nil {
+		return err
+	}
 	if err := a.applyRules(a.cfg.Load()); err != nil {
 		return err
 	}
@@ -427,6 +451,11 @@ func (a *App) Reload() error {
 	if err := a.applyRules(cfg); err != nil {
 		a.reloads.WithLabelValues("failure").Inc()
 		a.log.Error("config reload failed; keeping the running rules", "error", err)
+		return err
+	}
+	if err := a.notifications.Apply(cfg.NotificationConfig()); err != nil {
+		a.reloads.WithLabelValues("failure").Inc()
+		a.log.Error("config reload failed; keeping the running notifications", "error", err)
 		return err
 	}
 	a.receiver.SetMaxRequestBytes(cfg.Limits.EffectiveMaxRequestBytes())
@@ -513,6 +542,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.scraper.Shutdown()
 		a.rules.Shutdown()
 		a.forwarder.Shutdown()
+		a.notifications.Shutdown()
 		// The last derived samples go in before the metrics store closes.
 		if err := a.deriver.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("write derived metrics: %w", err))
@@ -581,6 +611,7 @@ Loki API         /loki/api/v1/query_range, /loki/api/v1/labels, /loki/api/v1/tai
 Log push         POST /api/argus/v1/logs (JSON lines), POST /_bulk (Elasticsearch bulk)
 Correlation      /api/argus/v1/correlate/{trace or correlation id}
 Alerts           /api/v1/rules, /api/v1/alerts; /api/argus/v1/alerts/history, POST /api/argus/v1/alerts/{fingerprint}/ack
+Alertmanager API /alertmanager/api/v2/alerts, /alertmanager/api/v2/silences, ...
 Own metrics      /metrics
 Health           /healthz, /readyz
 `, buildinfo.Get().Version)

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
 	// The service discoveries scrape_configs may use register themselves
@@ -64,8 +65,16 @@ type Config struct {
 	// and on reload.
 	RuleFiles []string `yaml:"rule_files"`
 
+	// Notifications is an Alertmanager configuration (route, receivers,
+	// inhibit_rules, templates, time_intervals) in Alertmanager's own
+	// format: how Argus groups, routes and delivers its alerts.
+	Notifications yaml.Node `yaml:"notifications"`
+
 	// Derive configures the metrics derived from spans at ingest.
 	Derive Derive `yaml:"derive"`
+
+	// notifications is Notifications parsed; the default when absent.
+	notifications *amconfig.Config
 
 	// ruleFiles are RuleFiles with the globs expanded, in order.
 	ruleFiles []string
@@ -196,6 +205,9 @@ func parse(data []byte, dir string) (*Config, error) {
 		errs = append(errs, err)
 	}
 	errs = append(errs, cfg.loadRuleFiles()...)
+	if err := cfg.loadNotifications(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -224,6 +236,36 @@ func (c *Config) loadRuleFiles() []error {
 		errs = append(errs, fmt.Errorf("rule_files: %w", err))
 	}
 	return errs
+}
+
+// defaultNotifications groups alerts and delivers them nowhere: they can
+// still be seen, grouped, through the Alertmanager API.
+const defaultNotifications = "route:\n  receiver: none\nreceivers:\n  - name: none\n"
+
+func (c *Config) loadNotifications() error {
+	text := defaultNotifications
+	if c.Notifications.Kind != 0 {
+		out, err := yaml.Marshal(&c.Notifications)
+		if err != nil {
+			return fmt.Errorf("notifications: %w", err)
+		}
+		text = string(out)
+	}
+	am, err := alert.ParseConfig(text)
+	if err != nil {
+		return fmt.Errorf("notifications (Alertmanager's format, from line %d): %w", c.Notifications.Line, err)
+	}
+	c.notifications = am
+	return nil
+}
+
+// NotificationConfig returns the notifications section, parsed.
+func (c *Config) NotificationConfig() *amconfig.Config {
+	if c.notifications != nil {
+		return c.notifications
+	}
+	am, _ := alert.ParseConfig(defaultNotifications) // it parses
+	return am
 }
 
 // RuleFilePaths returns the rule files the config names, globs expanded.

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// webhookSink is a webhook receiver that keeps every payload.
+type webhookSink struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	payloads []webhookPayload
+}
+
+func newWebhookSink(t *testing.T) *webhookSink {
+	w := &webhookSink{}
+	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var p webhookPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("webhook body: %v: %s", err, body)
+		}
+		w.mu.Lock()
+		w.payloads = append(w.payloads, p)
+		w.mu.Unlock()
+	}))
+	t.Cleanup(w.srv.Close)
+	return w
+}
+
+// since returns the payloads received after the first n.
+func (w *webhookSink) since(n int) []webhookPayload {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.payloads[min(n, len(w.payloads)):])
+}
+
+func (w *webhookSink) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.payloads)
+}
+
+// instances lists the instance labels of a payload's alerts, sorted.
+func instances(p webhookPayload) string {
+	var out []string
+	for _, a := range p.Alerts {
+		out = append(out, a.Labels["instance"]+":"+a.Status)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
+}
+
+// TestNotifications delivers alerts with Argus's own notification
+// pipeline to a webhook receiver in Alertmanager's webhook format:
+// grouped by alertname, repeated after repeat_interval, a silence made
+// through the Alertmanager API mutes one alert until it expires, and the
+// resolution is sent.
+func TestNotifications(t *testing.T) {
+	hook := newWebhookSink(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(`groups:
+  - name: queues
+    interval: 1s
+    rules:
+      - alert: QueueTooDeep
+        expr: queue_depth > 10
+        labels: {severity: page}
+        annotations: {summary: "{{ $labels.instance }} is {{ $value }} deep"}
+`), 0o644)
+	cfg := filepath.Join(dir, "argus.yml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+notifications:
+  route:
+    receiver: hook
+    group_by: [alertname]
+    group_wait: 1s
+    group_interval: 1s
+    repeat_interval: 4s
+  receivers:
+    - name: hook
+      webhook_configs:
+        - url: %s/alerts
+          send_resolved: true
+`, hook.srv.URL)), 0o644)
+	s := startArgus(t, t.TempDir(), "--config="+cfg)
+	depth := func(v float64) {
+		t.Helper()
+		var series []prompb.TimeSeries
+		for _, inst := range []string{"a", "b"} {
+			series = append(series, prompb.TimeSeries{
+				Labels:  []prompb.Label{{Name: "__name__", Value: "queue_depth"}, {Name: "job", Value: "orders"}, {Name: "instance", Value: inst}},
+				Samples: []prompb.Sample{{Timestamp: time.Now().UnixMilli(), Value: v}},
+			})
+		}
+		if code, body := remoteWrite(t, s, series...); code/100 != 2 {
+			t.Fatalf("remote write: %d %s", code, body)
+		}
+	}
+	depth(50)
+
+	// One notification for the group, with both alerts.
+	var first webhookPayload
+	eventually(t, 30*time.Second, func() error {
+		for _, p := range hook.since(0) {
+			if instances(p) == "a:firing,b:firing" {
+				first = p
+				return nil
+			}
+		}
+		return fmt.Errorf("no grouped notification yet: %+v", hook.since(0))
+	})
+	if first.Receiver != "hook" || first.Status != "firing" || first.GroupLabels["alertname"] != "QueueTooDeep" ||
+		first.Alerts[0].Annotations["summary"] != "a is 50 deep" || !strings.Contains(first.Alerts[0].GeneratorURL, "/graph?g0.expr=") {
+		t.Errorf("first notification: %+v", first)
+	}
+
+	// Nothing changes: it is sent again after repeat_interval, not before.
+	n := hook.count()
+	time.Sleep(2 * time.Second)
+	if got := hook.since(n); len(got) != 0 {
+		t.Errorf("repeated before repeat_interval: %+v", got)
+	}
+	eventually(t, 15*time.Second, func() error {
+		if len(hook.since(n)) == 0 {
+			return fmt.Errorf("not repeated after repeat_interval")
+		}
+		return nil
+	})
+
+	// A silence on instance b, made through the Alertmanager API, mutes it.
+	silence := fmt.Sprintf(`{"matchers":[{"name":"instance","value":"b","isRegex":false,"isEqual":true}],
+		"startsAt":%q,"endsAt":%q,"createdBy":"ana","comment":"b is being drained"}`,
+		time.Now().Add(-time.Second).UTC().Format(time.RFC3339), time.Now().Add(8*time.Second).UTC().Format(time.RFC3339))
+	s.post("/alertmanager/api/v2/silences", "application/json", []byte(silence), 200)
+	n = hook.count()
+	eventually(t, 20*time.Second, func() error {
+		for _, p := range hook.since(n) {
+			if instances(p) == "a:firing" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no notification without the silenced alert: %+v", hook.since(n))
+	})
+	// When the silence expires, b is notified again.
+	n = hook.count()
+	eventually(t, 30*time.Second, func() error {
+		for _, p := range hook.since(n) {
+			if instances(p) == "a:firing,b:firing" {
+				return nil
+			}
+		}
+		return fmt.Errorf("b not back after its silence expired: %+v", hook.since(n))
+	})
+
+	// The queues drain: the resolution is sent.
+	n = hook.count()
+	eventually(t, 30*time.Second, func() error {
+		depth(1)
+		for _, p := range hook.since(n) {
+			if p.Status == "resolved" && instances(p) == "a:resolved,b:resolved" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no resolved notification: %+v", hook.since(n))
+	})
+}
