@@ -123,7 +123,23 @@ alerting:
         - targets: [%q]
 `, amAddr)), 0o644)
 	s := startArgus(t, t.TempDir(), "--config="+cfg)
-	eventually(t, 30*time.Second, func() error {
+	defer func() {
+		if t.Failed() { // what each side saw
+			for _, u := range []string{"http://" + amAddr + "/api/v2/alerts", s.url("/api/v1/alerts")} {
+				if resp, err := http.Get(u); err == nil {
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					t.Logf("%s: %s", u, body)
+				}
+			}
+			for _, m := range []string{"prometheus_notifications_sent_total", "prometheus_notifications_errors_total", "prometheus_notifications_dropped_total"} {
+				t.Logf("%s: %v", m, s.ownMetric(m+`{alertmanager="http://`+amAddr+`/api/v2/alerts"}`))
+			}
+		}
+	}()
+	// The rules engine sends a firing alert at once and then every minute
+	// (Prometheus's resend delay): wait for one resend at most.
+	eventually(t, 75*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, p := range payloads {
