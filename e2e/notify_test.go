@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/prometheus/prompb"
 )
 
 // webhookSink is a webhook receiver that keeps every payload.
@@ -71,15 +69,7 @@ func instances(p webhookPayload) string {
 func TestNotifications(t *testing.T) {
 	hook := newWebhookSink(t)
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(`groups:
-  - name: queues
-    interval: 1s
-    rules:
-      - alert: QueueTooDeep
-        expr: queue_depth > 10
-        labels: {severity: page}
-        annotations: {summary: "{{ $labels.instance }} is {{ $value }} deep"}
-`), 0o644)
+	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(queueRules), 0o644)
 	cfg := filepath.Join(dir, "argus.yml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
   evaluation_interval: 1s
@@ -98,19 +88,7 @@ notifications:
           send_resolved: true
 `, hook.srv.URL)), 0o644)
 	s := startArgus(t, t.TempDir(), "--config="+cfg)
-	depth := func(v float64) {
-		t.Helper()
-		var series []prompb.TimeSeries
-		for _, inst := range []string{"a", "b"} {
-			series = append(series, prompb.TimeSeries{
-				Labels:  []prompb.Label{{Name: "__name__", Value: "queue_depth"}, {Name: "job", Value: "orders"}, {Name: "instance", Value: inst}},
-				Samples: []prompb.Sample{{Timestamp: time.Now().UnixMilli(), Value: v}},
-			})
-		}
-		if code, body := remoteWrite(t, s, series...); code/100 != 2 {
-			t.Fatalf("remote write: %d %s", code, body)
-		}
-	}
+	depth := func(v float64) { s.setQueueDepth(v, "a", "b") }
 	depth(50)
 
 	// One notification for the group, with both alerts.

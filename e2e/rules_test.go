@@ -41,6 +41,34 @@ const badRulesFile = `groups:
         expr: up
 `
 
+// setQueueDepth remote-writes queue_depth{job="orders"} = v, now, for
+// each instance: the metric the alerting tests' rules watch.
+func (s *server) setQueueDepth(v float64, instances ...string) {
+	s.t.Helper()
+	var series []prompb.TimeSeries
+	for _, inst := range instances {
+		series = append(series, prompb.TimeSeries{
+			Labels:  []prompb.Label{{Name: "__name__", Value: "queue_depth"}, {Name: "job", Value: "orders"}, {Name: "instance", Value: inst}},
+			Samples: []prompb.Sample{{Timestamp: time.Now().UnixMilli(), Value: v}},
+		})
+	}
+	if code, body := remoteWrite(s.t, s, series...); code/100 != 2 {
+		s.t.Fatalf("remote write: %d %s", code, body)
+	}
+}
+
+// queueRules is a rule file with one alert, queue_depth over 10,
+// evaluated every second.
+const queueRules = `groups:
+  - name: queues
+    interval: 1s
+    rules:
+      - alert: QueueTooDeep
+        expr: queue_depth > 10
+        labels: {severity: page}
+        annotations: {summary: "{{ $labels.instance }} is {{ $value }} deep"}
+`
+
 type promAlert struct {
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
@@ -102,15 +130,7 @@ func TestAlertRules(t *testing.T) {
 		t.Fatalf("rules = %s", got)
 	}
 
-	depth := func(v float64) {
-		t.Helper()
-		if code, body := remoteWrite(t, s, prompb.TimeSeries{
-			Labels:  []prompb.Label{{Name: "__name__", Value: "queue_depth"}, {Name: "job", Value: "orders"}, {Name: "instance", Value: "q-1"}},
-			Samples: []prompb.Sample{{Timestamp: time.Now().UnixMilli(), Value: v}},
-		}); code/100 != 2 {
-			t.Fatalf("remote write: %d %s", code, body)
-		}
-	}
+	depth := func(v float64) { s.setQueueDepth(v, "q-1") }
 	depth(25)
 	var pendingSince time.Time
 	eventually(t, 20*time.Second, func() error {

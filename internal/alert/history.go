@@ -82,7 +82,13 @@ type History struct {
 	// evaluation, Prometheus reports a firing alert whose `for` state it
 	// restored as pending, which is not a transition.
 	evaluated map[string]bool // guarded by mu
+
+	onEvents func([]Event) // set before the first evaluation
 }
+
+// OnEvents sets a function called with every batch of events once they
+// are recorded (the automated responses). Call it before rules run.
+func (h *History) OnEvents(fn func([]Event)) { h.onEvents = fn }
 
 // alertState is what the history remembers of an unsettled alert. A
 // resolved alert stays while its rule still reports it (Prometheus keeps
@@ -192,6 +198,9 @@ func (h *History) Observe(ctx context.Context, g *rules.Group, ts time.Time) {
 	if err := h.write(ctx, events); err != nil {
 		h.log.Error("alert history: could not record transitions", "events", len(events), "error", err)
 	}
+	if h.onEvents != nil {
+		h.onEvents(events)
+	}
 }
 
 func eventOf(a *rules.Alert, event, group string, ts time.Time) Event {
@@ -236,7 +245,13 @@ func (h *History) Acknowledge(ctx context.Context, fp, by, comment string) (Even
 		Time: h.now().UTC(), Event: EventAcknowledged, AlertName: last.AlertName, Fingerprint: fp,
 		Group: last.Group, Labels: last.Labels, By: by, Comment: comment,
 	}
-	return e, h.write(ctx, []Event{e})
+	if err := h.write(ctx, []Event{e}); err != nil {
+		return Event{}, err
+	}
+	if h.onEvents != nil {
+		h.onEvents([]Event{e})
+	}
+	return e, nil
 }
 
 func (h *History) write(ctx context.Context, events []Event) error {

@@ -81,6 +81,8 @@ type App struct {
 	rules         *alert.Rules
 	forwarder     *alert.Forwarder // to external Alertmanagers
 	notifications *alert.Notifications
+	actions       *alert.Actions
+	actionStore   *colstore.Store // the actions audit log
 	alertStore    *colstore.Store // alert history
 	externalURL   *url.URL        // filled in by Start, once the address is known
 	receiver      *otlp.Receiver
@@ -228,6 +230,23 @@ func New(opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.externalURL = &url.URL{Scheme: "http"}
+	a.actionStore, err = colstore.Open(colstore.Options{
+		Dir:           filepath.Join(opts.DataDir, "actions"),
+		Name:          "actions",
+		Retention:     opts.Retention,
+		FlushInterval: opts.FlushInterval,
+		Logger:        a.log,
+		Registerer:    a.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open actions audit store: %w", err)
+	}
+	opened = append(opened, a.actionStore.Close)
+	a.actions = alert.NewActions(a.actionStore, a.externalURL.String, a.log.With("component", "actions"))
+	if err := a.actions.Apply(cfg.Actions); err != nil {
+		return nil, err
+	}
+	history.OnEvents(a.actions.OnEvents)
 	if a.forwarder, err = alert.NewForwarder(a.registry, a.log.With("component", "alerting")); err != nil {
 		return nil, err
 	}
@@ -303,7 +322,9 @@ func New(opts Options) (_ *App, err error) {
 	mux.Handle("POST /v1/metrics", api.instrument("otlp_metrics", otlpMetrics))
 	mux.Handle("/loki/", api.instrument("loki", lokiAPI))
 	mux.Handle("/alertmanager/", api.instrument("alertmanager", a.notifications.Handler()))
-	mux.Handle("/api/argus/v1/alerts/", api.instrument("alerts", alerts.New(history, a.log.With("component", "alerts-api"))))
+	alertsAPI := alerts.New(history, a.actions, a.log.With("component", "alerts-api"))
+	mux.Handle("/api/argus/v1/alerts/", api.instrument("alerts", alertsAPI))
+	mux.Handle("/api/argus/v1/actions/", api.instrument("actions", alertsAPI))
 	mux.Handle("GET /api/argus/v1/correlate/{id}", api.instrument("correlate", correlate.New(logStore, traceStore, exemplarStore, a.log)))
 	a.logIngest.mount(mux, otlpMux, api)
 	mux.Handle("/api/v1/", api.instrument("prometheus", a.limitBody(promAPI)))
@@ -458,6 +479,9 @@ func (a *App) Reload() error {
 		a.log.Error("config reload failed; keeping the running notifications", "error", err)
 		return err
 	}
+	if err := a.actions.Apply(cfg.Actions); err != nil { // validated at load: cannot fail
+		return err
+	}
 	a.receiver.SetMaxRequestBytes(cfg.Limits.EffectiveMaxRequestBytes())
 	a.logIngest.applyLimits(cfg.Limits)
 	a.deriver.ApplyOptions(deriveOptions(cfg, nil, nil, nil))
@@ -543,6 +567,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.rules.Shutdown()
 		a.forwarder.Shutdown()
 		a.notifications.Shutdown()
+		a.actions.Shutdown()
 		// The last derived samples go in before the metrics store closes.
 		if err := a.deriver.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("write derived metrics: %w", err))
@@ -564,6 +589,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		if err := a.alertStore.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close alert store: %w", err))
+		}
+		if err := a.actionStore.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close actions audit store: %w", err))
 		}
 		a.shutErr = errors.Join(errs...)
 	})
@@ -611,6 +639,7 @@ Loki API         /loki/api/v1/query_range, /loki/api/v1/labels, /loki/api/v1/tai
 Log push         POST /api/argus/v1/logs (JSON lines), POST /_bulk (Elasticsearch bulk)
 Correlation      /api/argus/v1/correlate/{trace or correlation id}
 Alerts           /api/v1/rules, /api/v1/alerts; /api/argus/v1/alerts/history, POST /api/argus/v1/alerts/{fingerprint}/ack
+Actions audit    /api/argus/v1/actions/runs
 Alertmanager API /alertmanager/api/v2/alerts, /alertmanager/api/v2/silences, ...
 Own metrics      /metrics
 Health           /healthz, /readyz

@@ -70,6 +70,9 @@ type Config struct {
 	// format: how Argus groups, routes and delivers its alerts.
 	Notifications yaml.Node `yaml:"notifications"`
 
+	// Actions are the automated responses to alerts.
+	Actions alert.ActionsConfig `yaml:"actions"`
+
 	// Derive configures the metrics derived from spans at ingest.
 	Derive Derive `yaml:"derive"`
 
@@ -361,6 +364,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("limits.max_log_attributes: must be 0 to 10000, got %d", c.Limits.MaxLogAttributes))
 	}
 	errs = append(errs, c.Derive.validate()...)
+	errs = append(errs, c.Actions.Validate()...)
 	return errors.Join(errs...)
 }
 

@@ -3,11 +3,16 @@
 //
 //	GET  /api/argus/v1/alerts/history   every transition and acknowledgement
 //	POST /api/argus/v1/alerts/{fingerprint}/ack   acknowledge an alert
+//	GET  /api/argus/v1/actions/runs     the audit log of automated responses
 //
 // History parameters: start and end (RFC 3339 or Unix seconds), alertname,
 // fingerprint, event (pending, firing, resolved, inactive, acknowledged),
 // limit (default 1000, at most 10000; the most recent are kept). The
 // answer is {"events": [...]}, oldest first.
+//
+// Runs parameters: start, end, action, alertname, fingerprint, result
+// (success, failure, timeout, dry_run, skipped), limit. The answer is
+// {"runs": [...]}, oldest first.
 //
 // An acknowledgement's body is JSON: {"by": "who", "comment": "why"}; by
 // is required. The answer is the recorded event; 404 when the fingerprint
@@ -22,6 +27,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -34,19 +40,27 @@ type History interface {
 	Acknowledge(ctx context.Context, fingerprint, by, comment string) (alert.Event, error)
 }
 
+// ActionLog is the audit log of automated responses.
+type ActionLog interface {
+	Runs(ctx context.Context, q alert.RunQuery) ([]alert.Run, error)
+}
+
 // Handler serves the alert API. It is safe for concurrent use.
 type Handler struct {
 	history History
+	actions ActionLog
 	log     *slog.Logger
 	mux     *http.ServeMux
 }
 
-// New returns the handler, mounted at /api/argus/v1/alerts/.
-func New(h History, log *slog.Logger) *Handler {
+// New returns the handler, mounted at /api/argus/v1/alerts/ and
+// /api/argus/v1/actions/.
+func New(h History, actions ActionLog, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Handler{history: h, log: log, mux: http.NewServeMux()}
+	a := &Handler{history: h, actions: actions, log: log, mux: http.NewServeMux()}
+	a.mux.HandleFunc("GET /api/argus/v1/actions/runs", a.serveRuns)
 	a.mux.HandleFunc("GET /api/argus/v1/alerts/history", a.serveHistory)
 	a.mux.HandleFunc("POST /api/argus/v1/alerts/{fingerprint}/ack", a.serveAck)
 	return a
@@ -61,12 +75,8 @@ func (a *Handler) serveHistory(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var query alert.Query
 	var err error
-	if query.Start, err = parseTime(q.Get("start")); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid start: "+err.Error())
-		return
-	}
-	if query.End, err = parseTime(q.Get("end")); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid end: "+err.Error())
+	if query.Start, query.End, query.Limit, err = parseWindow(q); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	query.AlertName, query.Fingerprint, query.Event = q.Get("alertname"), q.Get("fingerprint"), q.Get("event")
@@ -75,12 +85,6 @@ func (a *Handler) serveHistory(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid event %q: want pending, firing, resolved, inactive or acknowledged", query.Event))
 		return
-	}
-	if s := q.Get("limit"); s != "" {
-		if query.Limit, err = strconv.Atoi(s); err != nil || query.Limit < 1 || query.Limit > maxLimit {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid limit %q: must be 1 to %d", s, maxLimit))
-			return
-		}
 	}
 	events, err := a.history.Events(r.Context(), query)
 	if err != nil {
@@ -92,6 +96,27 @@ func (a *Handler) serveHistory(w http.ResponseWriter, r *http.Request) {
 		events = []alert.Event{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+}
+
+func (a *Handler) serveRuns(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var query alert.RunQuery
+	var err error
+	if query.Start, query.End, query.Limit, err = parseWindow(q); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	query.Action, query.AlertName, query.Fingerprint, query.Result = q.Get("action"), q.Get("alertname"), q.Get("fingerprint"), q.Get("result")
+	runs, err := a.actions.Runs(r.Context(), query)
+	if err != nil {
+		a.log.Error("actions audit query failed", "error", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if runs == nil {
+		runs = []alert.Run{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
 func (a *Handler) serveAck(w http.ResponseWriter, r *http.Request) {
@@ -119,6 +144,23 @@ func (a *Handler) serveAck(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, e)
 	}
+}
+
+// parseWindow reads the start, end and limit parameters both listings
+// take; a zero limit means the default.
+func parseWindow(q url.Values) (start, end time.Time, limit int, err error) {
+	if start, err = parseTime(q.Get("start")); err != nil {
+		return start, end, 0, fmt.Errorf("invalid start: %w", err)
+	}
+	if end, err = parseTime(q.Get("end")); err != nil {
+		return start, end, 0, fmt.Errorf("invalid end: %w", err)
+	}
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > maxLimit {
+			return start, end, 0, fmt.Errorf("invalid limit %q: must be 1 to %d", s, maxLimit)
+		}
+	}
+	return start, end, limit, nil
 }
 
 // parseTime reads RFC 3339 or Unix seconds (with a fraction); empty is
