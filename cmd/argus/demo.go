@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,7 +50,7 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		rate           = fs.Float64("demo.rate", 5, "requests per second the traffic generator sends to the frontend")
 		duration       = fs.Duration("demo.duration", 0, "how long the traffic generator runs (0: until the demo is stopped); Argus and the services keep running after it")
 		chaosEvery     = fs.Duration("demo.chaos.interval", 2*time.Minute, "how often chaos (latency, 30% errors) is injected into the inventory; 0: never")
-		chaosFor       = fs.Duration("demo.chaos.duration", 30*time.Second, "how long each chaos phase lasts")
+		chaosFor       = fs.Duration("demo.chaos.duration", 90*time.Second, "how long each chaos phase lasts unless the demo's alert action resets the inventory first")
 		scrapeInterval = fs.Duration("demo.scrape.interval", 5*time.Second, "how often Argus scrapes the services' /metrics")
 		frontendAddr   = fs.String("demo.frontend.addr", "127.0.0.1:0", "address of the frontend service (port 0: a free port)")
 		inventoryAddr  = fs.String("demo.inventory.addr", "127.0.0.1:0", "address of the inventory service (port 0: a free port)")
@@ -84,12 +85,23 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	}
 	defer invL.Close()
 	feURL, invURL := "http://"+feL.Addr().String(), "http://"+invL.Addr().String()
+	// The demo's notifications go to a webhook of its own, which logs
+	// them, so the alert's whole loop shows in one terminal.
+	notifyL, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Error("cannot start", "error", fmt.Errorf("listen for notifications: %w", err))
+		return 1
+	}
+	notifySrv := &http.Server{Handler: notificationLogger(log.With("component", "demo-notifications")), ReadHeaderTimeout: 10 * time.Second}
+	go notifySrv.Serve(notifyL)
+	defer notifySrv.Close()
 
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
-	cfgPath, err := writeDemoConfig(opts.DataDir, opts.ConfigFile, *scrapeInterval, feL.Addr().String(), invL.Addr().String())
+	cfgPath, err := writeDemoConfig(opts.DataDir, opts.ConfigFile, *scrapeInterval, feL.Addr().String(), invL.Addr().String(),
+		"http://"+notifyL.Addr().String()+"/notify")
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
@@ -285,11 +297,59 @@ func waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
 	}
 }
 
+// demoRules is the demo's alert: the inventory fails more than 10% of its
+// requests (from the span metrics Argus derives), for 20 seconds.
+const demoRules = `# Written by "argus demo" at every start.
+groups:
+  - name: shop
+    interval: 10s
+    rules:
+      - alert: InventoryErrors
+        expr: |
+          sum(rate(traces_span_metrics_calls_total{service_name="inventory",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_ERROR"}[1m]))
+            / sum(rate(traces_span_metrics_calls_total{service_name="inventory",span_kind="SPAN_KIND_SERVER"}[1m])) > 0.1
+        for: 20s
+        labels: {severity: page, service_name: inventory}
+        annotations:
+          summary: 'inventory fails {{ $value | humanizePercentage }} of its requests'
+`
+
+// demoAlerting is the demo's notifications and actions: notifications go
+// to the demo's own webhook, and the InventoryErrors alert resets the
+// inventory's chaos through its admin endpoint.
+const demoAlerting = `
+rule_files: [%[1]s]
+notifications:
+  route:
+    receiver: demo
+    group_by: [alertname]
+    group_wait: 5s
+    group_interval: 30s
+    repeat_interval: 1h
+  receivers:
+    - name: demo
+      webhook_configs:
+        - url: %[2]s
+          send_resolved: true
+actions:
+  definitions:
+    - name: reset-inventory
+      match: ['alertname="InventoryErrors"']
+      http:
+        method: POST
+        url: http://%[3]s/admin/reset
+      cooldown: 1m
+      max_runs_per_hour: 30
+      timeout: 5s
+      retries: 2
+`
+
 // writeDemoConfig writes the demo's policy file into dataDir: the user's
-// file (if any) with scrape jobs for the two services added, and returns
-// its path. Relative paths in the user's file resolve against dataDir
-// from then on.
-func writeDemoConfig(dataDir, userConfig string, interval time.Duration, frontend, inventory string) (string, error) {
+// file (if any) with scrape jobs for the two services added, and the
+// demo's alert, notifications and action where the user's file has none
+// of its own; it returns the file's path. Relative paths in the user's
+// file resolve against dataDir from then on.
+func writeDemoConfig(dataDir, userConfig string, interval time.Duration, frontend, inventory, notifyURL string) (string, error) {
 	var doc yaml.Node
 	if userConfig != "" {
 		data, err := os.ReadFile(userConfig)
@@ -320,10 +380,23 @@ func writeDemoConfig(dataDir, userConfig string, interval time.Duration, fronten
 		return "", err
 	}
 	var existing *yaml.Node
+	has := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
+		has[root.Content[i].Value] = true
 		if root.Content[i].Value == "scrape_configs" {
 			existing = root.Content[i+1]
 		}
+	}
+	if !has["rule_files"] && !has["notifications"] && !has["actions"] {
+		const rulesName = "demo-rules.yml"
+		if err := os.WriteFile(filepath.Join(dataDir, rulesName), []byte(demoRules), 0o644); err != nil {
+			return "", fmt.Errorf("write demo rules: %w", err)
+		}
+		var alerting yaml.Node
+		if err := yaml.Unmarshal([]byte(fmt.Sprintf(demoAlerting, rulesName, notifyURL, inventory)), &alerting); err != nil {
+			return "", err
+		}
+		root.Content = append(root.Content, alerting.Content[0].Content...)
 	}
 	switch {
 	case existing == nil:
@@ -338,7 +411,7 @@ func writeDemoConfig(dataDir, userConfig string, interval time.Duration, fronten
 		return "", err
 	}
 	path := filepath.Join(dataDir, demoConfigName)
-	header := "# Written by \"argus demo\" at every start: the shop's scrape jobs"
+	header := "# Written by \"argus demo\" at every start: the shop's scrape jobs, alert, notifications and action"
 	if userConfig != "" {
 		header += ", added to " + userConfig
 	}
@@ -369,6 +442,15 @@ Try:
   curl -s %[1]s/api/argus/v1/correlate/<correlation or trace id>
   curl -s -d '{"latency_ms":500,"error_rate":0.5}' %[3]s/admin/chaos
   curl -s -X POST %[3]s/admin/reset
+
+Every two minutes the traffic generator injects errors into the inventory.
+Watch the alert loop in this log: the InventoryErrors alert fires (its
+error rate, from the span metrics Argus derives), a "notification" line
+is logged, the reset-inventory action calls the inventory's /admin/reset,
+the error rate recovers and the alert resolves. Each step is also at:
+  curl -s %[1]s/api/v1/alerts
+  curl -s %[1]s/api/argus/v1/alerts/history
+  curl -s %[1]s/api/argus/v1/actions/runs
 
 `, base, frontend, inventory)
 }
@@ -404,4 +486,26 @@ func shopService(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// notificationLogger is the demo's webhook receiver: it logs each alert
+// of each notification Argus sends, in Alertmanager's webhook format.
+func notificationLogger(log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct {
+			Status string `json:"status"`
+			Alerts []struct {
+				Status      string            `json:"status"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"alerts"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&msg); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, a := range msg.Alerts {
+			log.Warn("notification", "status", a.Status, "alertname", a.Labels["alertname"], "summary", a.Annotations["summary"])
+		}
+	})
 }

@@ -23,7 +23,7 @@ func TestWriteDemoConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		path, err := writeDemoConfig(dir, userPath, 2*time.Second, "127.0.0.1:1001", "127.0.0.1:1002")
+		path, err := writeDemoConfig(dir, userPath, 2*time.Second, "127.0.0.1:1001", "127.0.0.1:1002", "http://127.0.0.1:1003/notify")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,8 +49,19 @@ func TestWriteDemoConfig(t *testing.T) {
 		if got := strings.Join(jobs, ","); got != want {
 			t.Errorf("user config %q: jobs %s, want %s", user, got, want)
 		}
+		// The demo's alert loop: its rule file, the webhook receiver and
+		// the action that resets the inventory.
+		if files := cfg.RuleFilePaths(); len(files) != 1 || filepath.Base(files[0]) != "demo-rules.yml" {
+			t.Errorf("rule files: %v", files)
+		}
+		if n := cfg.NotificationConfig(); len(n.Receivers) != 1 || string(n.Receivers[0].WebhookConfigs[0].URL) != "http://127.0.0.1:1003/notify" {
+			t.Errorf("notifications: %+v", n.Receivers)
+		}
+		if d := cfg.Actions.Definitions; len(d) != 1 || d[0].HTTP.URL != "http://127.0.0.1:1002/admin/reset" {
+			t.Errorf("actions: %+v", d)
+		}
 	}
-	if _, err := writeDemoConfig(dir, filepath.Join(dir, "missing.yml"), time.Second, "a:1", "b:2"); err == nil {
+	if _, err := writeDemoConfig(dir, filepath.Join(dir, "missing.yml"), time.Second, "a:1", "b:2", "http://c:3"); err == nil {
 		t.Error("a missing --config file: no error")
 	}
 }

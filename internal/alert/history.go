@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -326,20 +327,21 @@ func (h *History) Events(ctx context.Context, q Query) ([]Event, error) {
 func (h *History) search(ctx context.Context, q colstore.Query, fn func(Event) bool) error {
 	var decodeErr error
 	err := h.cs.Search(ctx, q, func(r *colstore.Row) bool {
+		// A row's strings live only as long as this call: each is copied.
 		e := Event{Time: time.Unix(0, r.Time).UTC()}
 		if len(r.Stream) > 0 {
-			e.AlertName = r.Stream[0].Value
+			e.AlertName = strings.Clone(r.Stream[0].Value)
 		}
 		var value float64
 		hasValue := false
 		for _, f := range r.Fields {
 			switch f.Name {
 			case colEvent:
-				e.Event = f.Str
+				e.Event = strings.Clone(f.Str)
 			case colFingerprint:
-				e.Fingerprint = f.Str
+				e.Fingerprint = strings.Clone(f.Str)
 			case colGroup:
-				e.Group = f.Str
+				e.Group = strings.Clone(f.Str)
 			case colLabels:
 				if err := json.Unmarshal(f.Bytes, &e.Labels); err != nil {
 					decodeErr = fmt.Errorf("alert history: labels of a %s event: %w", e.Event, err)
@@ -358,9 +360,9 @@ func (h *History) search(ctx context.Context, q colstore.Query, fn func(Event) b
 				at := time.Unix(0, f.Int).UTC()
 				e.ActiveAt = &at
 			case colBy:
-				e.By = f.Str
+				e.By = strings.Clone(f.Str)
 			case colComment:
-				e.Comment = f.Str
+				e.Comment = strings.Clone(f.Str)
 			}
 		}
 		if hasValue {
