@@ -145,6 +145,31 @@ notifications:
 		return fmt.Errorf("b not back after its silence expired: %+v", hook.since(n))
 	})
 
+	// Acknowledging b stops its repeats; a keeps repeating.
+	var fpB string
+	for _, e := range historyOf(t, s, "event=firing") {
+		if e.Labels["instance"] == "b" {
+			fpB = e.Fingerprint
+		}
+	}
+	s.post("/api/argus/v1/alerts/"+fpB+"/ack", "application/json", []byte(`{"by":"ana","comment":"on it"}`), 200)
+	n = hook.count()
+	eventually(t, 20*time.Second, func() error {
+		for _, p := range hook.since(n) {
+			if instances(p) == "a:firing" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no notification without the acknowledged alert: %+v", hook.since(n))
+	})
+	n = hook.count()
+	time.Sleep(6 * time.Second) // past repeat_interval
+	for _, p := range hook.since(n) {
+		if strings.Contains(instances(p), "b:firing") {
+			t.Errorf("the acknowledged alert repeated: %+v", p)
+		}
+	}
+
 	// The queues drain: the resolution is sent.
 	n = hook.count()
 	eventually(t, 30*time.Second, func() error {

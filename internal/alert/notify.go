@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ import (
 	amnotify "github.com/prometheus/alertmanager/notify"
 	"github.com/prometheus/alertmanager/provider/mem"
 	"github.com/prometheus/alertmanager/silence"
+	"github.com/prometheus/alertmanager/silence/silencepb"
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/alertmanager/timeinterval"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +34,7 @@ import (
 	"github.com/prometheus/common/route"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/rules"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Notifications routes, groups and delivers alerts inside Argus with
@@ -275,6 +278,58 @@ func labelSet(ls labels.Labels) model.LabelSet {
 	out := make(model.LabelSet, ls.Len())
 	ls.Range(func(l labels.Label) { out[model.LabelName(l.Name)] = model.LabelValue(l.Value) })
 	return out
+}
+
+// ackAnnotation marks the silences that stand for acknowledgements, with
+// the fingerprint of the acknowledged alert.
+const ackAnnotation = "argus.acknowledged_fingerprint"
+
+// maxAckSilence bounds an acknowledgement's silence when the alert's
+// resolution is never seen (the rule was removed while it fired).
+const maxAckSilence = 24 * time.Hour
+
+// OnEvents mutes acknowledged alerts: an acknowledgement becomes a
+// silence matching the alert's labels exactly, created by whoever
+// acknowledged it, which is expired when the alert resolves. So an
+// acknowledged alert stops repeating, its resolution is still sent, and
+// a new firing notifies again.
+func (n *Notifications) OnEvents(events []Event) {
+	ctx := context.Background()
+	for _, e := range events {
+		switch e.Event {
+		case EventAcknowledged:
+			if len(e.Labels) == 0 {
+				continue
+			}
+			sil := &silencepb.Silence{
+				StartsAt:    timestamppb.New(time.Now()),
+				EndsAt:      timestamppb.New(time.Now().Add(maxAckSilence)),
+				CreatedBy:   e.By,
+				Comment:     strings.TrimSpace("acknowledged: " + e.Comment),
+				Annotations: map[string]string{ackAnnotation: e.Fingerprint},
+			}
+			for name, value := range e.Labels {
+				sil.Matchers = append(sil.Matchers, &silencepb.Matcher{Type: silencepb.Matcher_EQUAL, Name: name, Pattern: value})
+			}
+			sil.MatcherSets = []*silencepb.MatcherSet{{Matchers: sil.Matchers}}
+			if err := n.silences.Set(ctx, sil); err != nil {
+				n.log.Error("notifications: could not mute an acknowledged alert", "fingerprint", e.Fingerprint, "error", err)
+			}
+		case EventResolved, EventInactive:
+			active, _, err := n.silences.Query(ctx, silence.QState(silence.SilenceStateActive, silence.SilenceStatePending))
+			if err != nil {
+				n.log.Error("notifications: could not list silences", "error", err)
+				continue
+			}
+			for _, sil := range active {
+				if sil.Annotations[ackAnnotation] == e.Fingerprint {
+					if err := n.silences.Expire(ctx, sil.Id); err != nil {
+						n.log.Error("notifications: could not end an acknowledgement's silence", "id", sil.Id, "error", err)
+					}
+				}
+			}
+		}
+	}
 }
 
 // Shutdown stops dispatching and snapshots the silences and the

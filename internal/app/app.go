@@ -246,7 +246,6 @@ func New(opts Options) (_ *App, err error) {
 	if err := a.actions.Apply(cfg.Actions); err != nil {
 		return nil, err
 	}
-	history.OnEvents(a.actions.OnEvents)
 	if a.forwarder, err = alert.NewForwarder(a.registry, a.log.With("component", "alerting")); err != nil {
 		return nil, err
 	}
@@ -262,6 +261,11 @@ func New(opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	opened = append(opened, func() error { a.notifications.Shutdown(); return nil })
+	// History events drive the actions, and acknowledgements mute.
+	history.OnEvents(func(events []alert.Event) {
+		a.actions.OnEvents(events)
+		a.notifications.OnEvents(events)
+	})
 	notify, forward := a.notifications.Notify(), a.forwarder.Notify(a.externalURL.String)
 	a.rules = alert.NewRules(alert.RulesOptions{
 		History: history,
