@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
@@ -36,6 +35,9 @@ type RulesOptions struct {
 	// Engine returns the PromQL engine; it is called at each evaluation,
 	// so the engine may be built after Rules.
 	Engine func() promql.QueryEngine
+	// Logs evaluates the LogQL metric queries of `source: logs` groups at
+	// an instant. Nil refuses such groups' evaluations.
+	Logs func(ctx context.Context, query string, ts time.Time) (promql.Vector, error)
 	// ExternalURL is Argus's address, for the $externalURL template
 	// variable and the alerts' generator URL.
 	ExternalURL *url.URL
@@ -75,10 +77,21 @@ func NewRules(opts RulesOptions) *Rules {
 		opts.ExternalURL = &url.URL{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	queryable, engine := opts.Queryable, opts.Engine
+	queryable, engine, logs := opts.Queryable, opts.Engine, opts.Logs
+	ld := newLoader()
 	m := rules.NewManager(&rules.ManagerOptions{
-		ExternalURL: opts.ExternalURL,
+		ExternalURL:              opts.ExternalURL,
+		GroupLoader:              ld,
+		RuleDependencyController: noDependencyAnalysis{},
+		// A rule's expression arrives as text: those of logs groups go to
+		// the LogQL engine.
 		QueryFunc: func(ctx context.Context, q string, t time.Time) (promql.Vector, error) {
+			if ld.isLogQL(q) {
+				if logs == nil {
+					return nil, errors.New("rules over logs need the log store")
+				}
+				return logs(ctx, q, t)
+			}
 			return rules.EngineQueryFunc(engine(), queryable)(ctx, q, t)
 		},
 		NotifyFunc:   notify,
@@ -97,6 +110,14 @@ func NewRules(opts RulesOptions) *Rules {
 	})
 	return &Rules{manager: m, history: opts.History, cancel: cancel}
 }
+
+// noDependencyAnalysis leaves the dependencies between a group's rules
+// unknown, so they run one after another, as they do anyway without
+// concurrent rule evaluation (off, as in Prometheus by default): the
+// analysis walks PromQL syntax trees, and a LogQL rule has none.
+type noDependencyAnalysis struct{}
+
+func (noDependencyAnalysis) AnalyseRules([]rules.Rule) {}
 
 // Manager returns the rules manager, for the Prometheus API's rules and
 // alerts endpoints.
@@ -139,14 +160,15 @@ func (r *Rules) Shutdown() {
 	})
 }
 
-// CheckFiles parses and validates rule files as Prometheus loads them,
-// returning every problem, each naming its file and, where it can, its
-// line and column.
+// CheckFiles parses and validates rule files as the rules engine loads
+// them (Prometheus's format, LogQL in `source: logs` groups), returning
+// every problem, each naming its file and, where it can, its line and
+// column.
 func CheckFiles(files ...string) []error {
 	var errs []error
-	p := parser.NewParser(parser.Options{})
+	ld := newLoader()
 	for _, f := range files {
-		_, fileErrs := rulefmt.ParseFile(f, false, model.UTF8Validation, p, slog.New(slog.DiscardHandler))
+		_, fileErrs := ld.Load(f, false, model.UTF8Validation)
 		errs = append(errs, fileErrs...)
 	}
 	return errs
@@ -154,7 +176,7 @@ func CheckFiles(files ...string) []error {
 
 // CountRules returns the groups and rules a valid file holds.
 func CountRules(file string) (groups, rules int, errs []error) {
-	rgs, errs := rulefmt.ParseFile(file, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
+	rgs, errs := newLoader().Load(file, false, model.UTF8Validation)
 	if len(errs) > 0 {
 		return 0, 0, errs
 	}

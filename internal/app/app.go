@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
@@ -41,6 +42,7 @@ import (
 	"github.com/argus-obs/argus/internal/ingest/otlpmetrics"
 	"github.com/argus-obs/argus/internal/ingest/promremote"
 	"github.com/argus-obs/argus/internal/ingest/scrape"
+	"github.com/argus-obs/argus/internal/query/logql"
 	"github.com/argus-obs/argus/internal/store/colstore"
 	"github.com/argus-obs/argus/internal/store/exemplars"
 	"github.com/argus-obs/argus/internal/store/logs"
@@ -83,12 +85,16 @@ type App struct {
 	notifications *alert.Notifications
 	actions       *alert.Actions
 	actionStore   *colstore.Store // the actions audit log
-	alertStore    *colstore.Store // alert history
-	externalURL   *url.URL        // filled in by Start, once the address is known
-	receiver      *otlp.Receiver
-	logIngest     logIngest
-	scraper       *scrape.Scraper
-	promAPI       *promapi.API
+	// logRules evaluates the LogQL of rules over logs; set once the log
+	// store is open, before any rule runs.
+	logRules    *logql.Engine
+	logQuerier  logql.Querier
+	alertStore  *colstore.Store // alert history
+	externalURL *url.URL        // filled in by Start, once the address is known
+	receiver    *otlp.Receiver
+	logIngest   logIngest
+	scraper     *scrape.Scraper
+	promAPI     *promapi.API
 	// promCfg is the Prometheus-format config in force (scrape jobs with
 	// the self-scrape job added); nil until Start knows the HTTP address.
 	promCfg atomic.Pointer[promconfig.Config]
@@ -206,6 +212,7 @@ func New(opts Options) (_ *App, err error) {
 	}
 	opened = append(opened, a.logStore.Close)
 	logStore := logs.New(a.logStore)
+	a.logRules, a.logQuerier = logql.NewEngine(logql.EngineOptions{}), logStore
 	if err := a.logIngest.build(a, cfg, logStore); err != nil {
 		return nil, err
 	}
@@ -269,6 +276,7 @@ func New(opts Options) (_ *App, err error) {
 	notify, forward := a.notifications.Notify(), a.forwarder.Notify(a.externalURL.String)
 	a.rules = alert.NewRules(alert.RulesOptions{
 		History: history,
+		Logs:    a.evalLogRule,
 		// Alerts go to Argus's own notifications and to any external
 		// Alertmanager.
 		Notify: func(ctx context.Context, expr string, alerts ...*rules.Alert) {
@@ -527,6 +535,26 @@ func (a *App) applyRules(cfg *config.Config) error {
 		a.log.Info("rules loaded", "files", len(files), "groups", len(a.rules.Manager().RuleGroups()))
 	}
 	return nil
+}
+
+// evalLogRule evaluates a rule's LogQL metric query at ts, for the rules
+// engine, as a PromQL vector.
+func (a *App) evalLogRule(ctx context.Context, query string, ts time.Time) (promql.Vector, error) {
+	res, err := a.logRules.Query(ctx, a.logQuerier, logql.Params{Query: query, Start: ts, End: ts})
+	if err != nil {
+		return nil, err
+	}
+	switch res.Type {
+	case logql.ValueVector:
+		out := make(promql.Vector, 0, len(res.Vector))
+		for _, s := range res.Vector {
+			out = append(out, promql.Sample{Metric: s.Labels, T: ts.UnixMilli(), F: s.V})
+		}
+		return out, nil
+	case logql.ValueScalar:
+		return promql.Vector{{Metric: labels.EmptyLabels(), T: ts.UnixMilli(), F: res.Scalar.V}}, nil
+	}
+	return nil, fmt.Errorf("rule over logs: %q is not a metric query", query)
 }
 
 // prometheusConfig returns the Prometheus-format config in force, for the
