@@ -39,7 +39,7 @@ func (s *server) runs(query string) []actionRun {
 
 // TestActions attaches automated responses to an alert and checks each
 // policy: an HTTP call with a templated body runs once per firing and
-// respects its cooldown on the next firing; a target that is down is
+// respects its cooldown on the next firing, another its hourly rate; a target that is down is
 // retried and recorded as failed; a slow one times out; an allowed
 // command runs without a shell; a dry run calls nothing; an action that
 // waits for an acknowledgement runs only after it; the audit survives
@@ -106,6 +106,10 @@ actions:
       match: ['alertname="QueueTooDeep"']
       http: {url: %[1]s/after-ack}
       require_ack: true
+    - name: limited
+      match: ['alertname="QueueTooDeep"']
+      http: {url: %[1]s/limited}
+      max_runs_per_hour: 1
     - name: other-alerts
       match: ['alertname="SomethingElse"']
       http: {url: %[1]s/never}
@@ -124,7 +128,7 @@ actions:
 	depth(40)
 	eventually(t, 30*time.Second, func() error {
 		got := byAction(s.runs(""))
-		for _, name := range []string{"reset", "down", "slow", "echo", "rehearse"} {
+		for _, name := range []string{"reset", "down", "slow", "echo", "rehearse", "limited"} {
 			if len(got[name]) != 1 {
 				return fmt.Errorf("runs of %s: %+v", name, got[name])
 			}
@@ -193,10 +197,13 @@ actions:
 		if r := got["reset"][1]; r.Result != "skipped" || !strings.Contains(r.Error, "cooldown") {
 			return fmt.Errorf("reset on the second firing: %+v", r)
 		}
+		if len(got["limited"]) != 2 || got["limited"][1].Result != "skipped" || !strings.Contains(got["limited"][1].Error, "max_runs_per_hour 1") {
+			return fmt.Errorf("limited on the second firing: %+v", got["limited"])
+		}
 		return nil
 	})
-	if callCount("/admin/reset") != 1 {
-		t.Errorf("reset called %d times, want 1 (cooldown)", callCount("/admin/reset"))
+	if callCount("/admin/reset") != 1 || callCount("/limited") != 1 {
+		t.Errorf("reset called %d times, limited %d; want 1 each (cooldown, rate)", callCount("/admin/reset"), callCount("/limited"))
 	}
 	if skipped := s.runs("result=skipped&action=reset"); len(skipped) != 1 {
 		t.Errorf("filtered audit: %+v", skipped)
