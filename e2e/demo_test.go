@@ -21,7 +21,7 @@ import (
 // demoRun is one running "argus demo".
 type demoRun struct {
 	*server
-	frontend string // base URL
+	frontend, inventory string // base URLs
 }
 
 // startDemo runs "argus demo" on free ports with quick traffic, scrapes
@@ -75,6 +75,7 @@ func startDemo(t *testing.T, args ...string) *demoRun {
 	case rec := <-ready:
 		s.httpAddr, _ = rec["http"].(string)
 		d.frontend, _ = rec["frontend"].(string)
+		d.inventory, _ = rec["inventory"].(string)
 	case <-s.exited:
 		t.Fatalf("argus demo exited before it was ready:\n%s", s.logs())
 	case <-time.After(120 * time.Second):
@@ -291,6 +292,61 @@ func TestDemo(t *testing.T) {
 	})
 
 	d.t = t
+	// The alert loop: errors injected into the inventory fire the demo's
+	// InventoryErrors alert, which is notified and whose action resets
+	// the inventory; the errors stop and the alert resolves.
+	t.Run("alert loop", func(t *testing.T) {
+		resp, err := http.Post(d.inventory+"/admin/chaos", "application/json", strings.NewReader(`{"error_rate":0.6}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		step := func(what string, timeout time.Duration, f func() error) {
+			t.Helper()
+			deadline := time.Now().Add(timeout)
+			for {
+				err := f()
+				if err == nil {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %v", what, err)
+				}
+				time.Sleep(time.Second)
+			}
+		}
+		step("the alert fires", 3*time.Minute, func() error {
+			for _, e := range historyOf(t, d.server, "alertname=InventoryErrors") {
+				if e.Event == "firing" {
+					return nil
+				}
+			}
+			return fmt.Errorf("InventoryErrors has not fired")
+		})
+		step("the action resets the inventory", time.Minute, func() error {
+			for _, r := range d.runs("action=reset-inventory") {
+				if r.Result == "success" && r.Status == 200 {
+					return nil
+				}
+			}
+			return fmt.Errorf("no successful reset-inventory run: %+v", d.runs(""))
+		})
+		step("the notification is sent", time.Minute, func() error {
+			if !strings.Contains(d.logs(), `"msg":"notification","component":"demo-notifications","status":"firing","alertname":"InventoryErrors"`) {
+				return fmt.Errorf("no notification in the demo's log")
+			}
+			return nil
+		})
+		step("the alert resolves", 3*time.Minute, func() error {
+			for _, e := range historyOf(t, d.server, "alertname=InventoryErrors") {
+				if e.Event == "resolved" {
+					return nil
+				}
+			}
+			return fmt.Errorf("InventoryErrors has not resolved")
+		})
+	})
+
 	// Ctrl-C stops everything cleanly.
 	d.cmd.Process.Signal(syscall.SIGINT)
 	select {
