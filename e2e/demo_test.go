@@ -301,21 +301,7 @@ func TestDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		step := func(what string, timeout time.Duration, f func() error) {
-			t.Helper()
-			deadline := time.Now().Add(timeout)
-			for {
-				err := f()
-				if err == nil {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%s: %v", what, err)
-				}
-				time.Sleep(time.Second)
-			}
-		}
-		step("the alert fires", 3*time.Minute, func() error {
+		eventually(t, 3*time.Minute, func() error {
 			for _, e := range historyOf(t, d.server, "alertname=InventoryErrors") {
 				if e.Event == "firing" {
 					return nil
@@ -323,7 +309,7 @@ func TestDemo(t *testing.T) {
 			}
 			return fmt.Errorf("InventoryErrors has not fired")
 		})
-		step("the action resets the inventory", time.Minute, func() error {
+		eventually(t, time.Minute, func() error {
 			for _, r := range d.runs("action=reset-inventory") {
 				if r.Result == "success" && r.Status == 200 {
 					return nil
@@ -331,13 +317,13 @@ func TestDemo(t *testing.T) {
 			}
 			return fmt.Errorf("no successful reset-inventory run: %+v", d.runs(""))
 		})
-		step("the notification is sent", time.Minute, func() error {
+		eventually(t, time.Minute, func() error {
 			if !strings.Contains(d.logs(), `"msg":"notification","component":"demo-notifications","status":"firing","alertname":"InventoryErrors"`) {
 				return fmt.Errorf("no notification in the demo's log")
 			}
 			return nil
 		})
-		step("the alert resolves", 3*time.Minute, func() error {
+		eventually(t, 3*time.Minute, func() error {
 			for _, e := range historyOf(t, d.server, "alertname=InventoryErrors") {
 				if e.Event == "resolved" {
 					return nil

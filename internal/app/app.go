@@ -159,16 +159,8 @@ func New(opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("open metrics store: %w", err)
 	}
 	opened = append(opened, a.metricsStore.Close)
-	a.exemplarStore, err = colstore.Open(colstore.Options{
-		Dir:           filepath.Join(opts.DataDir, "exemplars"),
-		Name:          "exemplars",
-		Retention:     opts.Retention,
-		FlushInterval: opts.FlushInterval,
-		Logger:        a.log,
-		Registerer:    a.registry,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open exemplar store: %w", err)
+	if a.exemplarStore, err = a.openColumnStore("exemplars", "exemplar store"); err != nil {
+		return nil, err
 	}
 	opened = append(opened, a.exemplarStore.Close)
 	exemplarStore := exemplars.New(a.exemplarStore, a.log.With("component", "exemplars"))
@@ -176,16 +168,8 @@ func New(opts Options) (_ *App, err error) {
 	// exemplars the TSDB accepts are kept for the retention.
 	appendable := exemplarStore.Appendable(a.metricsStore.DB())
 	a.deriver = derive.New(deriveOptions(cfg, appendable, a.log.With("component", "derive"), a.registry))
-	a.traceStore, err = colstore.Open(colstore.Options{
-		Dir:           filepath.Join(opts.DataDir, "traces"),
-		Name:          "traces",
-		Retention:     opts.Retention,
-		FlushInterval: opts.FlushInterval,
-		Logger:        a.log,
-		Registerer:    a.registry,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open trace store: %w", err)
+	if a.traceStore, err = a.openColumnStore("traces", "trace store"); err != nil {
+		return nil, err
 	}
 	opened = append(opened, a.traceStore.Close)
 	traceStore := traces.New(a.traceStore)
@@ -199,16 +183,8 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.logStore, err = colstore.Open(colstore.Options{
-		Dir:           filepath.Join(opts.DataDir, "logs"),
-		Name:          "logs",
-		Retention:     opts.Retention,
-		FlushInterval: opts.FlushInterval,
-		Logger:        a.log,
-		Registerer:    a.registry,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open log store: %w", err)
+	if a.logStore, err = a.openColumnStore("logs", "log store"); err != nil {
+		return nil, err
 	}
 	opened = append(opened, a.logStore.Close)
 	logStore := logs.New(a.logStore)
@@ -220,16 +196,8 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.alertStore, err = colstore.Open(colstore.Options{
-		Dir:           filepath.Join(opts.DataDir, "alerts"),
-		Name:          "alerts",
-		Retention:     opts.Retention,
-		FlushInterval: opts.FlushInterval,
-		Logger:        a.log,
-		Registerer:    a.registry,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open alert store: %w", err)
+	if a.alertStore, err = a.openColumnStore("alerts", "alert store"); err != nil {
+		return nil, err
 	}
 	opened = append(opened, a.alertStore.Close)
 	history, err := alert.NewHistory(context.Background(), a.alertStore, a.log.With("component", "alerts"))
@@ -237,16 +205,8 @@ func New(opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.externalURL = &url.URL{Scheme: "http"}
-	a.actionStore, err = colstore.Open(colstore.Options{
-		Dir:           filepath.Join(opts.DataDir, "actions"),
-		Name:          "actions",
-		Retention:     opts.Retention,
-		FlushInterval: opts.FlushInterval,
-		Logger:        a.log,
-		Registerer:    a.registry,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open actions audit store: %w", err)
+	if a.actionStore, err = a.openColumnStore("actions", "actions audit store"); err != nil {
+		return nil, err
 	}
 	opened = append(opened, a.actionStore.Close)
 	a.actions = alert.NewActions(a.actionStore, a.externalURL.String, a.log.With("component", "actions"))
@@ -368,6 +328,24 @@ func New(opts Options) (_ *App, err error) {
 	pmetricotlp.RegisterGRPCServer(a.grpcServer, otlpmetrics.New(otlpMetrics, a.log))
 	plogotlp.RegisterGRPCServer(a.grpcServer, a.logIngest.otlp.GRPCServer())
 	return a, nil
+}
+
+// openColumnStore opens the column store of one signal under the data
+// directory, with the retention and flush interval every store shares;
+// what names it in errors.
+func (a *App) openColumnStore(name, what string) (*colstore.Store, error) {
+	cs, err := colstore.Open(colstore.Options{
+		Dir:           filepath.Join(a.opts.DataDir, name),
+		Name:          name,
+		Retention:     a.opts.Retention,
+		FlushInterval: a.opts.FlushInterval,
+		Logger:        a.log,
+		Registerer:    a.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", what, err)
+	}
+	return cs, nil
 }
 
 // newHTTPServer applies the timeouts every Argus listener uses, so a slow
