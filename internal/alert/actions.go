@@ -403,6 +403,9 @@ func (a *Actions) execute(act *compiledAction, e Event, run Run) Run {
 		run.Inputs["argv"] = argv
 		attempt = func(ctx context.Context) (int, string, error) {
 			cmd := exec.CommandContext(ctx, argv[0], argv[1:]...) // no shell
+			// A child that keeps the output open past the timeout must
+			// not hold the run.
+			cmd.WaitDelay = time.Second
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &limitedWriter{&out, maxOutput}, &limitedWriter{&out, maxOutput}
 			err := cmd.Run()

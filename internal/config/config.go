@@ -1,7 +1,7 @@
 // Package config loads Argus's policy file: the YAML settings that may
-// change while the server runs (scrape targets, rule files, limits and
-// derived metrics today; notifiers and actions as those subsystems land). Process facts such as
-// listen addresses and the data directory are flags, not config.
+// change while the server runs (scrape targets, rule files, notifications,
+// actions, limits, derived metrics). Process facts such as listen
+// addresses and the data directory are flags, not config.
 //
 // Load validates the whole file and reports every problem at once, so a
 // bad edit is fixed in one go. A reload that fails validation leaves the
@@ -50,8 +50,9 @@ import (
 type Config struct {
 	// Global, ScrapeConfigs and Alerting are Prometheus's own
 	// configuration sections, in Prometheus's format, so an existing
-	// prometheus.yml's scrape jobs and alertmanagers work unchanged. They are validated by Prometheus's
-	// config package; Prometheus returns the parsed form.
+	// prometheus.yml's scrape jobs and alertmanagers work unchanged. They
+	// are validated by Prometheus's config package, which returns the
+	// parsed form.
 	Global        yaml.Node `yaml:"global"`
 	ScrapeConfigs yaml.Node `yaml:"scrape_configs"`
 	// Alerting names the Alertmanagers firing alerts are forwarded to,
