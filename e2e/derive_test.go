@@ -377,6 +377,11 @@ func TestDerivedSignals(t *testing.T) {
 		t.Error("api/v3 trace by correlation ID: no spans")
 	}
 	s.getJSON("/jaeger/api/traces/no-such-request", 400, nil)
+	var search jaegerResponse[[]jaegerTrace]
+	s.getJSON("/jaeger/api/traces?traceID=order-0007&traceID=no-such-request", 200, &search)
+	if len(search.Data) != 1 || search.Data[0].TraceID != sent.correlation["order-0007"] || len(search.Errors) != 1 {
+		t.Errorf("trace lookup by correlation IDs: %+v", search)
+	}
 
 	// Exemplars survive a restart.
 	s.stop()

@@ -1,8 +1,10 @@
 package jaeger
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/argus-obs/argus/internal/model"
@@ -82,17 +84,25 @@ func (h *Handler) queryOperations(r *http.Request, serviceParam, kindParam, kind
 
 // findTraces answers GET /api/traces: a search, or with traceID params a
 // lookup of those traces. A lookup answers 200 with the traces it found
-// and one errors entry per missing ID, as Jaeger does.
+// and one errors entry per missing ID, as Jaeger does. A traceID that is
+// a correlation ID stands for the traces of that request.
 func (h *Handler) findTraces(w http.ResponseWriter, r *http.Request) {
-	s, err := parseV1TraceSearch(r.URL.Query(), h.now(), h.maxTraces)
+	q := r.URL.Query()
+	errs, err := h.resolveCorrelationIDs(r.Context(), q)
 	if err != nil {
 		h.v1Error(w, r, err)
 		return
 	}
-	var (
-		traces []store.Trace
-		errs   []structuredError
-	)
+	if len(errs) > 0 && len(q["traceID"]) == 0 {
+		h.writeJSON(w, r, http.StatusOK, structuredResponse{Data: []uiTrace{}, Errors: errs})
+		return
+	}
+	s, err := parseV1TraceSearch(q, h.now(), h.maxTraces)
+	if err != nil {
+		h.v1Error(w, r, err)
+		return
+	}
+	var traces []store.Trace
 	if len(s.traceIDs) > 0 {
 		seen := make(map[model.TraceID]bool, len(s.traceIDs))
 		for _, id := range s.traceIDs {
@@ -118,6 +128,42 @@ func (h *Handler) findTraces(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.writeJSON(w, r, http.StatusOK, structuredResponse{Data: uiTraces(traces, s.raw), Errors: errs})
+}
+
+// resolveCorrelationIDs replaces, in q's traceID params, each value that
+// is not a trace ID by the IDs of the traces whose correlation ID it is.
+// A value that names none gets a "trace not found" errors entry and is
+// dropped. Without an IDReader, q is left as it is.
+func (h *Handler) resolveCorrelationIDs(ctx context.Context, q url.Values) ([]structuredError, error) {
+	ids, ok := h.reader.(IDReader)
+	if !ok || len(q["traceID"]) == 0 {
+		return nil, nil
+	}
+	var kept []string
+	var missing []structuredError
+	for _, v := range q["traceID"] {
+		if _, err := parseTraceIDParam("traceID", v); err == nil {
+			kept = append(kept, v)
+			continue
+		}
+		spans, err := ids.ByID(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		if len(spans) == 0 {
+			missing = append(missing, structuredError{Msg: store.ErrTraceNotFound.Error(), TraceID: v})
+			continue
+		}
+		seen := map[model.TraceID]bool{}
+		for i := range spans {
+			if t := spans[i].TraceID; !seen[t] {
+				seen[t] = true
+				kept = append(kept, t.String())
+			}
+		}
+	}
+	q["traceID"] = kept
+	return missing, nil
 }
 
 // getTrace answers GET /api/traces/{traceID}. The optional start and end
