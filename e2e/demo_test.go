@@ -1,16 +1,13 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,55 +29,11 @@ func startDemo(t *testing.T, args ...string) *demoRun {
 		"--http.addr=127.0.0.1:0", "--otlp.grpc.addr=127.0.0.1:0", "--otlp.http.addr=127.0.0.1:0",
 		"--data.dir=" + t.TempDir(), "--log.format=json",
 		"--demo.rate=10", "--demo.scrape.interval=1s", "--demo.chaos.interval=0"}, args...)
-	cmd := exec.Command(argusBin, args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, cmd: cmd, exited: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan map[string]any, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.log.WriteString(line + "\n")
-			s.mu.Unlock()
-			var rec map[string]any
-			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "demo is ready" {
-				ready <- rec
-			}
-		}
-		io.Copy(io.Discard, stderr)
-		cmd.Wait()
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.exited:
-		default:
-			cmd.Process.Kill()
-			<-s.exited
-		}
-		if t.Failed() {
-			t.Logf("argus demo log:\n%s", s.logs())
-		}
-	})
+	s, rec := launch(t, "demo is ready", 120*time.Second, args...)
 	d := &demoRun{server: s}
-	select {
-	case rec := <-ready:
-		s.httpAddr, _ = rec["http"].(string)
-		d.frontend, _ = rec["frontend"].(string)
-		d.inventory, _ = rec["inventory"].(string)
-	case <-s.exited:
-		t.Fatalf("argus demo exited before it was ready:\n%s", s.logs())
-	case <-time.After(120 * time.Second):
-		t.Fatalf("argus demo not ready after 120s:\n%s", s.logs())
-	}
+	s.httpAddr, _ = rec["http"].(string)
+	d.frontend, _ = rec["frontend"].(string)
+	d.inventory, _ = rec["inventory"].(string)
 	return d
 }
 

@@ -62,16 +62,29 @@ func startArgus(t *testing.T, dataDir string, args ...string) *server {
 	args = append([]string{"serve",
 		"--http.addr=127.0.0.1:0", "--otlp.grpc.addr=127.0.0.1:0", "--otlp.http.addr=127.0.0.1:0",
 		"--data.dir=" + dataDir, "--log.format=json", "--log.level=debug"}, args...)
+	s, rec := launch(t, "argus is ready", 60*time.Second, args...)
+	s.dataDir = dataDir
+	s.httpAddr, _ = rec["http"].(string)
+	s.grpcAddr, _ = rec["otlp_grpc"].(string)
+	s.otlpHTTP, _ = rec["otlp_http"].(string)
+	return s
+}
+
+// launch runs the argus binary with args, keeps everything it logs (JSON
+// lines on stderr), kills it when the test ends, and waits up to timeout
+// for the log record whose msg is ready, which it returns.
+func launch(t *testing.T, ready string, timeout time.Duration, args ...string) (*server, map[string]any) {
+	t.Helper()
 	cmd := exec.Command(argusBin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: cmd, dataDir: dataDir, exited: make(chan struct{})}
+	s := &server{t: t, cmd: cmd, exited: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan map[string]any, 1)
+	readyc := make(chan map[string]any, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -81,8 +94,8 @@ func startArgus(t *testing.T, dataDir string, args ...string) *server {
 			s.log.WriteString(line + "\n")
 			s.mu.Unlock()
 			var rec map[string]any
-			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "argus is ready" {
-				ready <- rec
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == ready {
+				readyc <- rec
 			}
 		}
 		io.Copy(io.Discard, stderr)
@@ -97,20 +110,18 @@ func startArgus(t *testing.T, dataDir string, args ...string) *server {
 			<-s.exited
 		}
 		if t.Failed() {
-			t.Logf("argus log:\n%s", s.logs())
+			t.Logf("%s log:\n%s", strings.Join(args[:1], " "), s.logs())
 		}
 	})
 	select {
-	case rec := <-ready:
-		s.httpAddr, _ = rec["http"].(string)
-		s.grpcAddr, _ = rec["otlp_grpc"].(string)
-		s.otlpHTTP, _ = rec["otlp_http"].(string)
+	case rec := <-readyc:
+		return s, rec
 	case <-s.exited:
-		t.Fatalf("argus exited before it was ready:\n%s", s.logs())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("argus not ready after 60s:\n%s", s.logs())
+		t.Fatalf("argus %s exited before it was ready:\n%s", args[0], s.logs())
+	case <-time.After(timeout):
+		t.Fatalf("argus %s not ready after %s:\n%s", args[0], timeout, s.logs())
 	}
-	return s
+	return nil, nil
 }
 
 func (s *server) logs() string {
