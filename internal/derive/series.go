@@ -196,8 +196,11 @@ func (h *histogramSeries) write(w *flushWriter, t int64) {
 		w.float(ls, t, float64(cum), ex)
 		h.nativeEx = append(h.nativeEx, ex...)
 	}
-	// A native histogram's exemplars go in time order.
-	slices.SortFunc(h.nativeEx, func(a, b exemplar.Exemplar) int { return cmp.Compare(a.Ts, b.Ts) })
+	// A native histogram's exemplars go in time order, and those of one
+	// millisecond in value order, or the TSDB drops them as out of order.
+	slices.SortFunc(h.nativeEx, func(a, b exemplar.Exemplar) int {
+		return cmp.Or(cmp.Compare(a.Ts, b.Ts), cmp.Compare(a.Value, b.Value))
+	})
 	w.histogram(h.native, t, h.h.nativeHistogram(), h.nativeEx)
 	w.float(h.sum, t, h.h.sum, nil)
 	w.float(h.count, t, float64(h.h.count), nil)

@@ -130,12 +130,14 @@ func correlationOf(sp *model.Span) string {
 }
 
 // lookupDimension finds a dimension's value on the span, then on its
-// resource.
+// resource. An empty value counts as missing: Prometheus has no empty
+// labels, so it would name the same series as the missing attribute.
 func lookupDimension(sp *model.Span, attr string) (string, bool) {
-	if v, ok := model.Lookup(sp.Attributes, attr); ok {
+	if v, ok := model.Lookup(sp.Attributes, attr); ok && v != "" {
 		return v, true
 	}
-	return model.Lookup(sp.Resource.Attributes, attr)
+	v, ok := model.Lookup(sp.Resource.Attributes, attr)
+	return v, ok && v != ""
 }
 
 // observe counts a span whose correlation ID is corrID. It reports
