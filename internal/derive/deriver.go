@@ -177,8 +177,14 @@ func (d *Deriver) apply(opts Options) {
 		next := newSpanMetrics(opts.SpanMetrics, d.reportOverflow)
 		if d.spans != nil {
 			// Keep the series already counting: their values must not go
-			// back to zero. New label combinations follow the new options.
+			// back to zero. New label combinations follow the new options;
+			// a series whose labels they still make is found under the key
+			// they give it, so it keeps counting rather than being made
+			// anew, from zero, under the same labels.
 			for k, s := range d.spans.series {
+				if nk, ok := next.keyOf(s.calls.labels); ok {
+					k = nk
+				}
 				next.series[k] = s
 			}
 			next.perService = d.spans.perService
@@ -234,12 +240,17 @@ func (d *Deriver) Observe(spans []model.Span) {
 	for i := range spans {
 		sp := &spans[i]
 		corrID := correlationOf(sp)
-		if d.spans != nil && d.spans.observe(sp, corrID, now) {
-			d.metrics.overflow.WithLabelValues(serviceOf(sp)).Inc()
+		if d.spans != nil {
+			if svc := d.spans.observe(sp, corrID, now); svc != "" {
+				d.metrics.overflow.WithLabelValues(svc).Inc()
+			}
 		}
 		if d.graph != nil {
 			d.graph.observe(sp, corrID, now)
 		}
+	}
+	if d.graph != nil {
+		d.graph.ownPending()
 	}
 	// Settle the calls whose other side is overdue about once a second.
 	if d.graph != nil && now-d.lastExpire >= 1000 {

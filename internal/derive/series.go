@@ -43,13 +43,16 @@ type pendingExemplar struct {
 	ts      int64 // ms
 	trace   model.TraceID
 	span    model.SpanID
-	corrID  string
-	lastTs  int64 // ts of the last exemplar written, for ordering
+	corrID  []byte // a copy: the span's strings are not kept
+	lastTs  int64  // ts of the last exemplar written, for ordering
 	hasLast bool
 }
 
 func (e *pendingExemplar) record(v float64, ts int64, trace model.TraceID, span model.SpanID, corrID string) {
-	e.set, e.value, e.ts, e.trace, e.span, e.corrID = true, v, ts, trace, span, corrID
+	e.set, e.value, e.ts, e.trace, e.span = true, v, ts, trace, span
+	if len(corrID) > 0 || len(e.corrID) > 0 { // no copying without one
+		e.corrID = append(e.corrID[:0], corrID...)
+	}
 }
 
 // take returns the pending exemplar for a sample at t, or nil. Its time
@@ -69,8 +72,8 @@ func (e *pendingExemplar) take(t int64) []exemplar.Exemplar {
 	}
 	e.lastTs, e.hasLast = ts, true
 	ls := labels.FromStrings("span_id", e.span.String(), "trace_id", e.trace.String())
-	if e.corrID != "" {
-		withCorr := labels.FromStrings("correlation_id", e.corrID, "span_id", e.span.String(), "trace_id", e.trace.String())
+	if len(e.corrID) > 0 {
+		withCorr := labels.FromStrings("correlation_id", string(e.corrID), "span_id", e.span.String(), "trace_id", e.trace.String())
 		// OpenMetrics caps an exemplar's labels at 128 runes; the IDs
 		// alone always fit.
 		if labelRunes(withCorr) <= exemplar.ExemplarMaxLabelSetLength {

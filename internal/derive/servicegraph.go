@@ -53,7 +53,11 @@ type serviceGraph struct {
 	pending map[edgeKey]*halfEdge
 	free    []*halfEdge // settled half edges, for reuse
 	keyBuf  []byte
-	edges   map[string]*edgeSeries
+	// fresh are the halves given a span during this Observe, names the
+	// copies of strings they keep: see ownPending.
+	fresh []*halfEdge
+	names map[string]string
+	edges map[string]*edgeSeries
 	// unpaired and dropped count spans by side ("client"/"server") and
 	// service.
 	unpaired map[[2]string]*counter
@@ -74,6 +78,7 @@ type halfEdge struct {
 	// connType the kind of connection it implies.
 	peer, connType string
 	messaging      bool
+	owned          bool // its strings are copies: see ownPending
 }
 
 type side struct {
@@ -113,6 +118,7 @@ func newServiceGraph(o ServiceGraphOptions) *serviceGraph {
 		peerAttrs:  o.PeerAttributes,
 		buckets:    o.Buckets,
 		pending:    map[edgeKey]*halfEdge{},
+		names:      map[string]string{},
 		edges:      map[string]*edgeSeries{},
 		unpaired:   map[[2]string]*counter{},
 		dropped:    map[[2]string]*counter{},
@@ -202,6 +208,10 @@ func (g *serviceGraph) callee(sp *model.Span) (peer string, database bool) {
 // pending map is full (the span is counted as dropped).
 func (g *serviceGraph) half(k edgeKey, kind model.SpanKind, sp *model.Span, now int64) *halfEdge {
 	if e := g.pending[k]; e != nil {
+		if e.owned {
+			e.owned = false // it is given a span's strings
+			g.fresh = append(g.fresh, e)
+		}
 		return e
 	}
 	if len(g.pending) >= g.maxPending {
@@ -221,16 +231,56 @@ func (g *serviceGraph) half(k edgeKey, kind model.SpanKind, sp *model.Span, now 
 	}
 	e.expires = now + g.wait
 	g.pending[k] = e
+	g.fresh = append(g.fresh, e)
 	return e
 }
 
 // settle removes a half edge from the pending ones, keeping it for reuse.
 func (g *serviceGraph) settle(k edgeKey, e *halfEdge) {
 	delete(g.pending, k)
+	e.client.set, e.server.set = false, false // for ownPending
 	if len(g.free) < 1024 {
 		g.free = append(g.free, e)
 	}
 }
+
+// ownPending makes the halves that wait past this Observe hold copies of
+// their spans' strings, so Observe keeps nothing the spans reference. The
+// halves paired within the batch need none.
+func (g *serviceGraph) ownPending() {
+	for _, e := range g.fresh {
+		if e.owned || !e.client.set && !e.server.set {
+			continue // owned already, or settled
+		}
+		e.owned = true
+		for _, s := range []*side{&e.client, &e.server} {
+			if s.set {
+				s.service = g.intern(s.service)
+				s.corrID = strings.Clone(s.corrID)
+			}
+		}
+		e.peer = g.intern(e.peer)
+	}
+	clear(g.fresh)
+	g.fresh = g.fresh[:0]
+}
+
+// intern returns a copy of s, the same copy for the same name, so the
+// service and peer names of waiting sides cost no allocation per span.
+func (g *serviceGraph) intern(s string) string {
+	if v, ok := g.names[s]; ok {
+		return v
+	}
+	if len(g.names) >= maxInternedNames {
+		clear(g.names)
+	}
+	v := strings.Clone(s)
+	g.names[v] = v
+	return v
+}
+
+// maxInternedNames bounds the names serviceGraph.intern keeps.
+const maxInternedNames = 4096
 
 // complete records the edge once both sides are in.
 func (g *serviceGraph) complete(k edgeKey, e *halfEdge, now int64) {

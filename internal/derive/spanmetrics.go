@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -43,22 +44,29 @@ var spanKindLabels = [...]string{
 }
 
 // SpanKindLabel returns the span_kind label value of a kind.
-func SpanKindLabel(k model.SpanKind) string {
-	if k < 0 || int(k) >= len(spanKindLabels) {
-		return spanKindLabels[0]
-	}
-	return spanKindLabels[k]
-}
+func SpanKindLabel(k model.SpanKind) string { return spanKindLabels[kindIndex(k)] }
+
+// statusCodeLabels are the status_code values, by model.StatusCode.
+var statusCodeLabels = [...]string{"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"}
 
 // StatusCodeLabel returns the status_code label value of a status.
-func StatusCodeLabel(c model.StatusCode) string {
-	switch c {
-	case model.StatusOK:
-		return "STATUS_CODE_OK"
-	case model.StatusError:
-		return "STATUS_CODE_ERROR"
+func StatusCodeLabel(c model.StatusCode) string { return statusCodeLabels[statusIndex(c)] }
+
+// kindIndex and statusIndex are the indexes of the label values of a
+// kind and a status: out of OTLP's range, those of unspecified and
+// unset, which they are labelled as.
+func kindIndex(k model.SpanKind) byte {
+	if k < 0 || int(k) >= len(spanKindLabels) {
+		return 0
 	}
-	return "STATUS_CODE_UNSET"
+	return byte(k)
+}
+
+func statusIndex(c model.StatusCode) byte {
+	if c < 0 || int(c) >= len(statusCodeLabels) {
+		return 0
+	}
+	return byte(c)
 }
 
 // spanMetrics aggregates calls and durations per service, span name,
@@ -140,15 +148,18 @@ func lookupDimension(sp *model.Span, attr string) (string, bool) {
 	return v, ok && v != ""
 }
 
-// observe counts a span whose correlation ID is corrID. It reports
-// whether the span went to its service's overflow series.
-func (m *spanMetrics) observe(sp *model.Span, corrID string, now int64) (overflow bool) {
+// observe counts a span whose correlation ID is corrID. When the span
+// went to its service's overflow series, it returns the service: the
+// series' copy of the name, not the span's.
+func (m *spanMetrics) observe(sp *model.Span, corrID string, now int64) (overflowService string) {
 	svc := serviceOf(sp)
 	k := m.keyBuf[:0]
 	k = append(k, svc...)
 	k = append(k, 0xff)
 	k = append(k, sp.Name...)
-	k = append(k, 0xff, byte(sp.Kind), byte(sp.StatusCode))
+	// The kind and status as labelled, so that spans with the same labels
+	// count in the same series.
+	k = append(k, 0xff, kindIndex(sp.Kind), statusIndex(sp.StatusCode))
 	for _, d := range m.dimensions {
 		v, ok := lookupDimension(sp, d.attribute)
 		k = append(k, 0xff)
@@ -159,6 +170,7 @@ func (m *spanMetrics) observe(sp *model.Span, corrID string, now int64) (overflo
 	}
 	m.keyBuf = k
 	s := m.series[string(k)]
+	overflow := false
 	if s == nil {
 		s, overflow = m.add(sp, svc, now)
 	}
@@ -168,7 +180,48 @@ func (m *spanMetrics) observe(sp *model.Span, corrID string, now int64) (overflo
 	end := sp.EndUnixNano / 1e6
 	s.calls.exemplar.record(1, end, sp.TraceID, sp.SpanID, corrID)
 	s.duration.recordExemplar(seconds, end, sp.TraceID, sp.SpanID, corrID)
-	return overflow
+	if overflow {
+		return s.service
+	}
+	return ""
+}
+
+// keyOf returns the key under which observe finds the series labelled
+// ls (a calls series' labels), or false when m's options do not make
+// those labels: an overflow series, or one with a dimension m does not
+// have. It lets a series made under other options keep counting.
+func (m *spanMetrics) keyOf(ls labels.Labels) (string, bool) {
+	if ls.Has(LabelOverflow) {
+		return "", false
+	}
+	kind := slices.Index(spanKindLabels[:], ls.Get(LabelSpanKind))
+	status := slices.Index(statusCodeLabels[:], ls.Get(LabelStatusCode))
+	if kind < 0 || status < 0 {
+		return "", false
+	}
+	known := 0
+	ls.Range(func(l labels.Label) {
+		switch l.Name {
+		case metricNameLabel, LabelServiceName, LabelSpanName, LabelSpanKind, LabelStatusCode:
+			known++
+		}
+	})
+	k := []byte(ls.Get(LabelServiceName))
+	k = append(k, 0xff)
+	k = append(k, ls.Get(LabelSpanName)...)
+	k = append(k, 0xff, byte(kind), byte(status))
+	for _, d := range m.dimensions {
+		k = append(k, 0xff)
+		if v := ls.Get(d.label); v != "" {
+			k = append(k, 1)
+			k = append(k, v...)
+			known++
+		}
+	}
+	if known != ls.Len() {
+		return "", false
+	}
+	return string(k), true
 }
 
 // add creates the series for the span's labels (m.keyBuf), or finds its
