@@ -69,12 +69,7 @@ func TestActions(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(queueRules), 0o644)
-	cfg := filepath.Join(dir, "argus.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
-  evaluation_interval: 1s
-rule_files: [rules.yml]
-actions:
+	cfg := alertingConfig(t, dir, queueRules, fmt.Sprintf(`actions:
   allowed_commands: [/bin/echo]
   definitions:
     - name: reset
@@ -113,7 +108,7 @@ actions:
     - name: other-alerts
       match: ['alertname="SomethingElse"']
       http: {url: %[1]s/never}
-`, target.URL)), 0o644)
+`, target.URL))
 	data := t.TempDir()
 	s := startArgus(t, data, "--config="+cfg)
 	depth := func(v float64) { s.setQueueDepth(v, "q-7") }

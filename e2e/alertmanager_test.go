@@ -104,7 +104,7 @@ receivers:
 		return nil
 	})
 
-	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(`groups:
+	cfg := alertingConfig(t, dir, `groups:
   - name: always
     interval: 1s
     rules:
@@ -112,16 +112,11 @@ receivers:
         expr: vector(1)
         labels: {severity: info}
         annotations: {summary: "forwarded by Argus"}
-`), 0o644)
-	cfg := filepath.Join(dir, "argus.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
-  evaluation_interval: 1s
-rule_files: [rules.yml]
-alerting:
+`, fmt.Sprintf(`alerting:
   alertmanagers:
     - static_configs:
         - targets: [%q]
-`, amAddr)), 0o644)
+`, amAddr))
 	s := startArgus(t, t.TempDir(), "--config="+cfg)
 	defer func() {
 		if t.Failed() { // what each side saw

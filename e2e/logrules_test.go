@@ -37,9 +37,7 @@ const logRules = `groups:
 // `source: logs` group fire alerts and record series like PromQL rules.
 func TestLogRules(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(logRules), 0o644)
-	cfg := filepath.Join(dir, "argus.yml")
-	os.WriteFile(cfg, []byte("global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n"), 0o644)
+	cfg := alertingConfig(t, dir, logRules, "")
 	s := startArgus(t, t.TempDir(), "--config="+cfg)
 	if got := strings.Join(s.ruleNames(), ","); got != "inventory-logs/alerting/InventoryOutOfStock,inventory-logs/recording/service:log_lines:count5m,metrics/recording/argus:one" {
 		t.Fatalf("rules = %s", got)

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -69,12 +67,7 @@ func instances(p webhookPayload) string {
 func TestNotifications(t *testing.T) {
 	hook := newWebhookSink(t)
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(queueRules), 0o644)
-	cfg := filepath.Join(dir, "argus.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
-  evaluation_interval: 1s
-rule_files: [rules.yml]
-notifications:
+	cfg := alertingConfig(t, dir, queueRules, fmt.Sprintf(`notifications:
   route:
     receiver: hook
     group_by: [alertname]
@@ -86,7 +79,7 @@ notifications:
       webhook_configs:
         - url: %s/alerts
           send_resolved: true
-`, hook.srv.URL)), 0o644)
+`, hook.srv.URL))
 	s := startArgus(t, t.TempDir(), "--config="+cfg)
 	depth := func(v float64) { s.setQueueDepth(v, "a", "b") }
 	depth(50)

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -114,18 +112,13 @@ func TestNotificationRouting(t *testing.T) {
 	mail := newSMTPSink(t)
 
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(queueRules+`      - alert: DatabaseDown
+	cfg := alertingConfig(t, dir, queueRules+`      - alert: DatabaseDown
         expr: db_up == 0
         labels: {severity: ticket}
       - alert: DiskAlmostFull
         expr: vector(1)
         labels: {severity: ticket, job: orders}
-`), 0o644)
-	cfg := filepath.Join(dir, "argus.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
-  evaluation_interval: 1s
-rule_files: [rules.yml]
-notifications:
+`, fmt.Sprintf(`notifications:
   route:
     receiver: tickets
     group_by: [alertname]
@@ -153,7 +146,7 @@ notifications:
           from: argus@shop.example
           smarthost: %q
           require_tls: false
-`, hook.srv.URL+"/tickets", slackSrv.URL+"/hooks/T000/B000/XXX", mail.addr)), 0o644)
+`, hook.srv.URL+"/tickets", slackSrv.URL+"/hooks/T000/B000/XXX", mail.addr))
 	s := startArgus(t, t.TempDir(), "--config="+cfg)
 	s.setQueueDepth(50, "q-1")
 

@@ -57,6 +57,23 @@ func (s *server) setQueueDepth(v float64, instances ...string) {
 	}
 }
 
+// alertingConfig writes rules as rules.yml into dir, and an argus.yml
+// that evaluates them every second, followed by extra (more config
+// sections); it returns the config's path.
+func alertingConfig(t *testing.T, dir, rules, extra string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "argus.yml")
+	for path, text := range map[string]string{
+		filepath.Join(dir, "rules.yml"): rules,
+		cfg:                             "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n" + extra,
+	} {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cfg
+}
+
 // queueRules is a rule file with one alert, queue_depth over 10,
 // evaluated every second.
 const queueRules = `groups:

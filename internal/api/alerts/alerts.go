@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/argus-obs/argus/internal/alert"
+	"github.com/argus-obs/argus/internal/api/timeparam"
 )
 
 // History is what the handler reads and writes.
@@ -149,10 +150,10 @@ func (a *Handler) serveAck(w http.ResponseWriter, r *http.Request) {
 // parseWindow reads the start, end and limit parameters both listings
 // take; a zero limit means the default.
 func parseWindow(q url.Values) (start, end time.Time, limit int, err error) {
-	if start, err = parseTime(q.Get("start")); err != nil {
+	if start, err = timeparam.Parse(q.Get("start")); err != nil {
 		return start, end, 0, fmt.Errorf("invalid start: %w", err)
 	}
-	if end, err = parseTime(q.Get("end")); err != nil {
+	if end, err = timeparam.Parse(q.Get("end")); err != nil {
 		return start, end, 0, fmt.Errorf("invalid end: %w", err)
 	}
 	if s := q.Get("limit"); s != "" {
@@ -161,23 +162,6 @@ func parseWindow(q url.Values) (start, end time.Time, limit int, err error) {
 		}
 	}
 	return start, end, limit, nil
-}
-
-// parseTime reads RFC 3339 or Unix seconds (with a fraction); empty is
-// the zero time.
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		sec, frac := int64(f), f-float64(int64(f))
-		return time.Unix(sec, int64(frac*1e9)).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", s)
-	}
-	return t, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

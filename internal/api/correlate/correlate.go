@@ -35,6 +35,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/exemplar"
 
+	"github.com/argus-obs/argus/internal/api/timeparam"
 	"github.com/argus-obs/argus/internal/model"
 )
 
@@ -133,12 +134,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	start, err := parseTime(q.Get("start"))
+	start, err := unixNanos(q.Get("start"))
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "invalid start: "+err.Error())
 		return
 	}
-	end, err := parseTime(q.Get("end"))
+	end, err := unixNanos(q.Get("end"))
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "invalid end: "+err.Error())
 		return
@@ -257,17 +258,11 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-// parseTime reads RFC 3339 or Unix seconds (with a fraction); empty is 0.
-func parseTime(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return int64(f * 1e9), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", s)
+// unixNanos parses a time parameter into Unix nanoseconds; absent is 0.
+func unixNanos(s string) (int64, error) {
+	t, err := timeparam.Parse(s)
+	if err != nil || t.IsZero() {
+		return 0, err
 	}
 	return t.UnixNano(), nil
 }
