@@ -2,6 +2,9 @@ module github.com/argus-obs/argus
 
 go 1.26.7
 
+// The web UI's npm packages: no Go code, and too many files to walk.
+ignore ./internal/ui/web/node_modules
+
 require (
 	github.com/argus-obs/argus/sdk v0.0.0-00010101000000-000000000000
 	github.com/cespare/xxhash/v2 v2.3.0

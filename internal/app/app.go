@@ -48,6 +48,7 @@ import (
 	"github.com/argus-obs/argus/internal/store/logs"
 	"github.com/argus-obs/argus/internal/store/metrics"
 	"github.com/argus-obs/argus/internal/store/traces"
+	"github.com/argus-obs/argus/internal/ui"
 )
 
 // Options are the process facts the server runs with (flags). Policy
@@ -306,7 +307,11 @@ func New(opts Options) (_ *App, err error) {
 	mux.HandleFunc("GET /readyz", a.serveReady)
 	mux.Handle("GET /metrics", promhttpHandler(a.registry))
 	mux.HandleFunc("POST /-/reload", a.serveReload)
-	mux.Handle("GET /{$}", a.logIngest.rootHandler(http.HandlerFunc(serveIndex)))
+	// The web UI answers every other path: its assets, and index.html for
+	// the app's own routes. GET / stays shared with Elasticsearch clients.
+	webUI := ui.New()
+	mux.Handle("/", webUI)
+	mux.Handle("GET /{$}", a.logIngest.rootHandler(http.HandlerFunc(webUI.ServeIndex)))
 	// Profiles, as Prometheus and Jaeger serve them: the first thing asked
 	// for when a server is slow or large. The port is loopback by default.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -636,24 +641,6 @@ func (a *App) serveReload(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "config reloaded")
-}
-
-func serveIndex(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, `Argus %s
-
-OTLP/HTTP        POST /v1/traces, POST /v1/metrics, POST /v1/logs
-Prometheus API   /api/v1/query, /api/v1/query_range, /api/v1/series, ... ; remote write POST /api/v1/write
-Jaeger query     /jaeger/api/services, /jaeger/api/traces, /jaeger/api/v3/...
-Loki API         /loki/api/v1/query_range, /loki/api/v1/labels, /loki/api/v1/tail, ... ; push POST /loki/api/v1/push
-Log push         POST /api/argus/v1/logs (JSON lines), POST /_bulk (Elasticsearch bulk)
-Correlation      /api/argus/v1/correlate/{trace or correlation id}
-Alerts           /api/v1/rules, /api/v1/alerts; /api/argus/v1/alerts/history, POST /api/argus/v1/alerts/{fingerprint}/ack
-Actions audit    /api/argus/v1/actions/runs
-Alertmanager API /alertmanager/api/v2/alerts, /alertmanager/api/v2/silences, ...
-Own metrics      /metrics
-Health           /healthz, /readyz
-`, buildinfo.Get().Version)
 }
 
 // deriveOptions turns the config's derive section into the deriver's

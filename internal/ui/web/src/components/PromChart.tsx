@@ -1,0 +1,89 @@
+// PromChart runs PromQL range queries and draws them, with the exemplars
+// of the queried series as points that open their trace.
+import { prom } from '../api';
+import { align, seriesName } from '../red';
+import { navigate, href } from '../router';
+import type { Range } from '../time';
+import { useAsync } from './async';
+import { Chart, lineColor, type Line, type Point } from './Chart';
+import { Panel } from './Panel';
+
+/** One query of a chart; legend names its series ("{{service_name}}" templates labels). */
+export interface ChartQuery {
+  expr: string;
+  legend?: string;
+}
+
+/** Props of PromChart. */
+export interface PromChartProps {
+  title: string;
+  queries: ChartQuery[];
+  range: Range;
+  step: number;
+  /** Query the exemplars of these selectors and draw them as points. */
+  exemplars?: string;
+  formatY?: (v: number) => string;
+  stacked?: boolean;
+  height?: number;
+  testId?: string;
+  onSelect?: (from: number, to: number) => void;
+}
+
+/** legendOf fills a "{{label}}" template from labels, or names the series. */
+export function legendOf(template: string | undefined, labels: Record<string, string>): string {
+  if (!template) return seriesName(labels);
+  return template.replace(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, k) => labels[k] ?? '');
+}
+
+/** PromChart renders a panel with a chart of the queries over range. */
+export function PromChart(p: PromChartProps) {
+  const { range, step } = p;
+  const key = JSON.stringify([p.queries, p.exemplars, range, step]);
+  const state = useAsync(
+    async (signal) => {
+      const results = await Promise.all(p.queries.map((q) => prom.queryRange(q.expr, range.start, range.end, step, signal)));
+      const lines: Line[] = [];
+      let xs: number[] = [];
+      results.forEach((r, qi) => {
+        const a = align(r, range.start, range.end, step);
+        xs = a.xs;
+        for (const s of a.series) lines.push({ label: legendOf(p.queries[qi].legend, s.labels), values: s.values, color: lineColor(lines.length) });
+      });
+      if (!xs.length) xs = align([], range.start, range.end, step).xs;
+      let points: Point[] = [];
+      if (p.exemplars) {
+        const ex = await prom.exemplars(p.exemplars, range.start, range.end, signal).catch(() => []);
+        points = ex.flatMap((s) =>
+          s.exemplars.map((e) => ({
+            x: e.timestamp,
+            y: parseFloat(e.value),
+            key: e.labels.trace_id ?? e.labels.traceID ?? '',
+            title: `exemplar ${parseFloat(e.value).toPrecision(3)}: trace ${e.labels.trace_id ?? e.labels.traceID ?? '?'}`,
+            color: '#e5533d',
+            radius: 3.5,
+          })),
+        );
+        points = points.filter((pt) => pt.key);
+      }
+      return { xs, lines, points };
+    },
+    [key],
+  );
+  return (
+    <Panel title={p.title} loading={state.loading} error={state.error} testId={p.testId} empty={state.data && state.data.lines.length === 0 && 'No data in this time range.'}>
+      {state.data && (
+        <Chart
+          xs={state.data.xs}
+          lines={state.data.lines}
+          points={state.data.points}
+          xRange={[range.start / 1000, range.end / 1000]}
+          formatY={p.formatY}
+          stacked={p.stacked}
+          height={p.height}
+          onSelect={p.onSelect}
+          onPointClick={(pt) => navigate(href(`/traces/${pt.key}`))}
+        />
+      )}
+    </Panel>
+  );
+}
