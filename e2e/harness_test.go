@@ -41,6 +41,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// readBinarySources reads the files of cmd/argus while a test runs, so
+// that go test's cache, which records the files tests open, reruns the
+// tests when they change (the packages they import are covered by
+// deps_test.go).
+func readBinarySources() {
+	files, _ := filepath.Glob("../cmd/argus/*.go")
+	for _, f := range files {
+		_, _ = os.ReadFile(f)
+	}
+}
+
 // server is one running argus process.
 type server struct {
 	t        *testing.T
@@ -75,6 +86,7 @@ func startArgus(t *testing.T, dataDir string, args ...string) *server {
 // for the log record whose msg is ready, which it returns.
 func launch(t *testing.T, ready string, timeout time.Duration, args ...string) (*server, map[string]any) {
 	t.Helper()
+	readBinarySources()
 	cmd := exec.Command(argusBin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
