@@ -8,7 +8,7 @@
 //	argus [serve] [flags]   run the server (the default)
 //	argus demo [flags]      run the server with the example shop and traffic
 //	argus check rules FILE  validate Prometheus rule files offline
-//	argus check config FILE validate a config and the rule files it names
+//	argus check config FILE validate a config and the rule and dashboard files it names
 //	argus version           print the build
 //
 // Run "argus serve -h" for the flags; demo takes the same ones, and a few
@@ -70,7 +70,7 @@ func usage(w io.Writer) {
   argus [serve] [flags]   run the server (the default)
   argus demo [flags]      run the server with the example shop and traffic
   argus check rules FILE  validate Prometheus rule files offline (as promtool does)
-  argus check config FILE validate a config and the rule files it names
+  argus check config FILE validate a config and the rule and dashboard files it names
   argus version           print the build
 
 Run "argus serve -h" for the flags; demo takes the same ones, and a few of

@@ -32,11 +32,13 @@ import (
 	"github.com/argus-obs/argus/internal/alert"
 	"github.com/argus-obs/argus/internal/api/alerts"
 	"github.com/argus-obs/argus/internal/api/correlate"
+	"github.com/argus-obs/argus/internal/api/dashboards"
 	"github.com/argus-obs/argus/internal/api/jaeger"
 	"github.com/argus-obs/argus/internal/api/loki"
 	promapi "github.com/argus-obs/argus/internal/api/prometheus"
 	"github.com/argus-obs/argus/internal/buildinfo"
 	"github.com/argus-obs/argus/internal/config"
+	"github.com/argus-obs/argus/internal/dashboard"
 	"github.com/argus-obs/argus/internal/derive"
 	"github.com/argus-obs/argus/internal/ingest/otlp"
 	"github.com/argus-obs/argus/internal/ingest/otlpmetrics"
@@ -96,6 +98,9 @@ type App struct {
 	logIngest   logIngest
 	scraper     *scrape.Scraper
 	promAPI     *promapi.API
+	// dashboards holds the config's dashboard files, swapped on reload,
+	// and makes the built-ins.
+	dashboards *dashboard.Catalog
 	// promCfg is the Prometheus-format config in force (scrape jobs with
 	// the self-scrape job added); nil until Start knows the HTTP address.
 	promCfg atomic.Pointer[promconfig.Config]
@@ -275,6 +280,10 @@ func New(opts Options) (_ *App, err error) {
 	}
 	opened = append(opened, a.promAPI.Close)
 	promAPI := a.promAPI
+	// The services with a built-in dashboard are those the Jaeger API
+	// lists: the services that sent spans.
+	a.dashboards = dashboard.NewCatalog(traceStore.Services)
+	a.applyDashboards(cfg)
 	jaegerAPI, err := jaeger.New(jaeger.Options{Reader: traceStore, Metrics: promAPI, Logger: a.log, Prefix: "/jaeger"})
 	if err != nil {
 		return nil, err
@@ -299,6 +308,9 @@ func New(opts Options) (_ *App, err error) {
 	mux.Handle("/api/argus/v1/alerts/", api.instrument("alerts", alertsAPI))
 	mux.Handle("/api/argus/v1/actions/", api.instrument("actions", alertsAPI))
 	mux.Handle("GET /api/argus/v1/correlate/{id}", api.instrument("correlate", correlate.New(logStore, traceStore, exemplarStore, a.log)))
+	dashboardsAPI := api.instrument("dashboards", dashboards.New(a.dashboards, a.log.With("component", "dashboards-api")))
+	mux.Handle("/api/argus/v1/dashboards", dashboardsAPI)
+	mux.Handle("/api/argus/v1/dashboards/", dashboardsAPI)
 	a.logIngest.mount(mux, otlpMux, api)
 	mux.Handle("/api/v1/", api.instrument("prometheus", a.limitBody(promAPI)))
 	mux.Handle("POST /api/v1/write", api.instrument("remote_write",
@@ -477,6 +489,7 @@ func (a *App) Reload() error {
 	if err := a.actions.Apply(cfg.Actions); err != nil { // validated at load: cannot fail
 		return err
 	}
+	a.applyDashboards(cfg) // loaded and validated with the config
 	a.receiver.SetMaxRequestBytes(cfg.Limits.EffectiveMaxRequestBytes())
 	a.logIngest.applyLimits(cfg.Limits)
 	a.deriver.ApplyOptions(deriveOptions(cfg, nil, nil, nil))
@@ -518,6 +531,22 @@ func (a *App) applyRules(cfg *config.Config) error {
 		a.log.Info("rules loaded", "files", len(files), "groups", len(a.rules.Manager().RuleGroups()))
 	}
 	return nil
+}
+
+// applyDashboards serves cfg's dashboard files, and logs what their
+// Grafana conversions left out.
+func (a *App) applyDashboards(cfg *config.Config) {
+	ds := cfg.Dashboards()
+	a.dashboards.SetFiles(ds)
+	if len(cfg.DashboardFiles) == 0 {
+		return
+	}
+	for _, d := range ds {
+		for _, w := range d.Warnings {
+			a.log.Warn("dashboard converted from Grafana without all of it", "file", d.Path, "warning", w)
+		}
+	}
+	a.log.Info("dashboards loaded", "dashboards", len(ds))
 }
 
 // evalLogRule evaluates a rule's LogQL metric query at ts, for the rules

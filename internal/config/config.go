@@ -1,7 +1,7 @@
 // Package config loads Argus's policy file: the YAML settings that may
-// change while the server runs (scrape targets, rule files, notifications,
-// actions, limits, derived metrics). Process facts such as listen
-// addresses and the data directory are flags, not config.
+// change while the server runs (scrape targets, rule files, dashboard
+// files, notifications, actions, limits, derived metrics). Process facts
+// such as listen addresses and the data directory are flags, not config.
 //
 // Load validates the whole file and reports every problem at once, so a
 // bad edit is fixed in one go. A reload that fails validation leaves the
@@ -33,6 +33,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/argus-obs/argus/internal/alert"
+	"github.com/argus-obs/argus/internal/dashboard"
 )
 
 // Config is the policy file. The zero value is the default configuration.
@@ -66,6 +67,11 @@ type Config struct {
 	// and on reload.
 	RuleFiles []string `yaml:"rule_files"`
 
+	// DashboardFiles are dashboard files (Argus's YAML or JSON, or
+	// Grafana's JSON): paths or globs, relative to this file's
+	// directory, as rule_files. Each is validated at load and on reload.
+	DashboardFiles []string `yaml:"dashboard_files"`
+
 	// Notifications is an Alertmanager configuration (route, receivers,
 	// inhibit_rules, templates, time_intervals) in Alertmanager's own
 	// format: how Argus groups, routes and delivers its alerts.
@@ -82,6 +88,8 @@ type Config struct {
 
 	// ruleFiles are RuleFiles with the globs expanded, in order.
 	ruleFiles []string
+	// dashboards are the dashboards of DashboardFiles, loaded.
+	dashboards []*dashboard.Dashboard
 
 	// dir is the directory of the file the config came from: relative
 	// paths in scrape jobs (file_sd files, password and TLS files) are
@@ -209,6 +217,7 @@ func parse(data []byte, dir string) (*Config, error) {
 		errs = append(errs, err)
 	}
 	errs = append(errs, cfg.loadRuleFiles()...)
+	errs = append(errs, cfg.loadDashboardFiles()...)
 	if err := cfg.loadNotifications(); err != nil {
 		errs = append(errs, err)
 	}
@@ -241,6 +250,55 @@ func (c *Config) loadRuleFiles() []error {
 	}
 	return errs
 }
+
+// loadDashboardFiles expands the dashboard file globs, as loadRuleFiles
+// does, and loads every file. A file matched by two globs is loaded once.
+// Files are named, in errors and in the dashboards, by their path as the
+// config gives it: relative to the config's directory.
+func (c *Config) loadDashboardFiles() []error {
+	var errs []error
+	var files []dashboard.File
+	seen := map[string]bool{}
+	c.dashboards = nil
+	for _, pattern := range c.DashboardFiles {
+		full := pattern
+		relative := c.dir != "" && !filepath.IsAbs(pattern)
+		if relative {
+			full = filepath.Join(c.dir, pattern)
+		}
+		matches, err := filepath.Glob(full)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dashboard_files: %q: %w", pattern, err))
+			continue
+		}
+		if len(matches) == 0 && !strings.ContainsAny(pattern, "*?[") {
+			errs = append(errs, fmt.Errorf("dashboard_files: %s: no such file", pattern))
+		}
+		for _, m := range matches {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			name := m
+			if relative {
+				if rel, err := filepath.Rel(c.dir, m); err == nil {
+					name = rel
+				}
+			}
+			files = append(files, dashboard.File{Path: m, Name: name})
+		}
+	}
+	ds, derrs := dashboard.LoadFiles(files)
+	for _, err := range derrs {
+		errs = append(errs, fmt.Errorf("dashboard_files: %w", err))
+	}
+	c.dashboards = ds
+	return errs
+}
+
+// Dashboards returns the dashboards of the dashboard files, loaded and
+// validated. They are shared: callers must not modify them.
+func (c *Config) Dashboards() []*dashboard.Dashboard { return c.dashboards }
 
 // defaultNotifications groups alerts and delivers them nowhere: they can
 // still be seen, grouped, through the Alertmanager API.

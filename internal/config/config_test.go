@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/argus-obs/argus/internal/dashboard"
 )
 
 func TestParse(t *testing.T) {
@@ -182,5 +184,65 @@ func TestDerive(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("bad derive section: error %v; want it to name %q", err, want)
 		}
+	}
+}
+
+func TestDashboardFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("dashboards/shop.yml", "title: Shop\npanels:\n  - title: Requests\n    expr: sum(rate(http_server_requests_total[$__rate_interval]))\n")
+	write("dashboards/orders.json", `{"title": "Orders", "panels": []}`)
+	write("grafana.json", `{"title": "From Grafana", "schemaVersion": 39, "panels": [{"type": "text", "title": "note"}]}`)
+	path := filepath.Join(dir, "argus.yml")
+	// The same file twice through two globs is loaded once.
+	write("argus.yml", "dashboard_files: [\"dashboards/*\", dashboards/shop.yml, grafana.json]\n")
+	cfg, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range cfg.Dashboards() {
+		got = append(got, d.ID+" "+d.Path)
+	}
+	want := "file/orders dashboards/orders.json,file/shop dashboards/shop.yml,file/grafana grafana.json"
+	if strings.Join(got, ",") != want {
+		t.Errorf("dashboards %q, want %s", got, want)
+	}
+
+	// Every problem, the config's and each file's, at once, with lines.
+	write("dashboards/bad.yml", "title: Bad\npanels:\n  - title: Latency\n    expr: rate(x[5m]\n")
+	write("argus.yml", "limits:\n  max_request_bytes: -1\ndashboard_files: [\"dashboards/*.yml\", missing.yml]\n")
+	_, err = LoadFile(path)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"limits.max_request_bytes",
+		"dashboard_files: missing.yml: no such file",
+		`dashboard_files: dashboards/bad.yml:4: panel "Latency": expr: 1:11: parse error: unclosed left parenthesis`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if strings.HasPrefix(line, "dashboard_files:") && strings.Contains(line, dir) {
+			t.Errorf("dashboard errors name the files as the config does, not by absolute path: %s", line)
+		}
+	}
+}
+
+// The Argus dashboard selects the self-scrape job.
+func TestSelfScrapeJobIsTheArgusDashboards(t *testing.T) {
+	if SelfScrapeJob != dashboard.SelfJob {
+		t.Errorf("SelfScrapeJob %q, dashboard.SelfJob %q", SelfScrapeJob, dashboard.SelfJob)
 	}
 }
