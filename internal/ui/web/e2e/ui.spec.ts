@@ -135,6 +135,24 @@ test('PromQL with completion, a chart, and an exemplar that opens its trace', as
   await expect(page.getByTestId('span-row').first()).toBeVisible();
 });
 
+test('a histogram as a heatmap', async ({ page }) => {
+  const q = 'sum by (le) (rate(traces_span_metrics_duration_seconds_bucket{service_name="inventory"}[1m]))';
+  await page.goto(`${base()}/query?from=now-15m&query=${encodeURIComponent(q)}`);
+  await page.getByRole('group', { name: 'View' }).getByRole('button', { name: 'Heatmap' }).click();
+  await expect(page).toHaveURL(/view=heatmap/);
+  await expect(page.getByTestId('metrics-heatmap').getByTestId('heatmap').locator('canvas')).toBeVisible();
+  const heatmap = page.getByTestId('metrics-heatmap').getByTestId('heatmap');
+  expect(Number(await heatmap.getAttribute('data-buckets'))).toBeGreaterThan(3);
+  expect(Number(await heatmap.getAttribute('data-columns'))).toBeGreaterThan(1);
+  await screenshot(page, 'metrics-heatmap');
+
+  // A native histogram draws the same way; a plain counter says why it cannot.
+  await page.goto(`${base()}/query?from=now-15m&view=heatmap&query=${encodeURIComponent('sum(rate(traces_span_metrics_duration_seconds[1m]))')}`);
+  await expect(page.getByTestId('metrics-heatmap').getByTestId('heatmap').locator('canvas')).toBeVisible();
+  await page.goto(`${base()}/query?from=now-15m&view=heatmap&query=${encodeURIComponent('sum(rate(traces_span_metrics_calls_total[1m]))')}`);
+  await expect(page.getByTestId('metrics-heatmap').getByRole('alert')).toContainText('Not a histogram');
+});
+
 test('an invalid PromQL query shows the parser error at its position', async ({ page }) => {
   await page.goto(`${base()}/query?query=${encodeURIComponent('sum(rate(up[5m])')}`);
   await expect(page.getByTestId('query-error')).toContainText('unclosed left parenthesis');

@@ -2,6 +2,7 @@
 // own. Every call takes an AbortSignal so a panel can cancel when its query
 // changes, and fails with an APIError that says what went wrong and, for a
 // query the server could not parse, where.
+import type { Dashboard, DashboardSummary } from './dashboards/model';
 import { alignStart } from './time';
 
 /** A failed API call. position is the 0-based offset in the query the server named. */
@@ -262,5 +263,137 @@ export interface Correlation {
 export const argus = {
   async correlate(id: string, signal?: AbortSignal): Promise<Correlation> {
     return getJSON<Correlation>(`/api/argus/v1/correlate/${encodeURIComponent(id)}`, signal);
+  },
+};
+
+// ---- Alerting ----
+
+/** An alert as Prometheus's /api/v1/alerts writes it. */
+export interface PromAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing' | 'inactive';
+  activeAt: string;
+  value: string;
+  keepFiringSince?: string;
+}
+
+/** A rule of Prometheus's /api/v1/rules. */
+export interface PromRule {
+  name: string;
+  query: string;
+  type: 'alerting' | 'recording';
+  health: string;
+  lastError?: string;
+  state?: string;
+  duration?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  alerts?: PromAlert[];
+  lastEvaluation: string;
+  evaluationTime: number;
+}
+
+/** A rule group of Prometheus's /api/v1/rules. */
+export interface PromRuleGroup {
+  name: string;
+  file: string;
+  interval: number;
+  rules: PromRule[];
+  lastEvaluation: string;
+  evaluationTime: number;
+}
+
+/** One transition or acknowledgement in the alert history. */
+export interface AlertEvent {
+  time: string;
+  event: 'pending' | 'firing' | 'resolved' | 'inactive' | 'acknowledged';
+  alertname: string;
+  fingerprint: string;
+  group?: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  value: number | null;
+  activeAt?: string;
+  by?: string;
+  comment?: string;
+}
+
+/** One run of an automated response, from the audit log. */
+export interface ActionRun {
+  time: string;
+  action: string;
+  alertname: string;
+  fingerprint: string;
+  labels: Record<string, string>;
+  kind: string;
+  inputs: Record<string, unknown>;
+  result: 'success' | 'failure' | 'timeout' | 'dry_run' | 'skipped';
+  status: number;
+  output?: string;
+  error?: string;
+  attempts: number;
+  durationMs: number;
+}
+
+/** A silence of the Alertmanager API v2. */
+export interface Silence {
+  id: string;
+  status: { state: 'active' | 'pending' | 'expired' };
+  matchers: { name: string; value: string; isRegex: boolean; isEqual?: boolean }[];
+  startsAt: string;
+  endsAt: string;
+  createdBy: string;
+  comment: string;
+}
+
+async function send<T>(url: string, method: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await request(url, signal, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export const alerting = {
+  async alerts(signal?: AbortSignal): Promise<PromAlert[]> {
+    return (await getJSON<PromResponse<{ alerts: PromAlert[] }>>('/api/v1/alerts', signal)).data.alerts ?? [];
+  },
+  async rules(signal?: AbortSignal): Promise<PromRuleGroup[]> {
+    return (await getJSON<PromResponse<{ groups: PromRuleGroup[] }>>('/api/v1/rules', signal)).data.groups ?? [];
+  },
+  async history(params: { start: number; end: number; alertname?: string; event?: string; limit?: number }, signal?: AbortSignal): Promise<AlertEvent[]> {
+    const url = `/api/argus/v1/alerts/history?${qs({ ...params, start: params.start / 1000, end: params.end / 1000 })}`;
+    return (await getJSON<{ events: AlertEvent[] }>(url, signal)).events;
+  },
+  async ack(fingerprint: string, by: string, comment: string): Promise<AlertEvent> {
+    return send<AlertEvent>(`/api/argus/v1/alerts/${encodeURIComponent(fingerprint)}/ack`, 'POST', { by, comment });
+  },
+  async runs(params: { start: number; end: number; limit?: number }, signal?: AbortSignal): Promise<ActionRun[]> {
+    const url = `/api/argus/v1/actions/runs?${qs({ ...params, start: params.start / 1000, end: params.end / 1000 })}`;
+    return (await getJSON<{ runs: ActionRun[] }>(url, signal)).runs;
+  },
+  async silences(signal?: AbortSignal): Promise<Silence[]> {
+    return getJSON<Silence[]>('/alertmanager/api/v2/silences', signal);
+  },
+  async createSilence(s: { matchers: Silence['matchers']; startsAt: string; endsAt: string; createdBy: string; comment: string }): Promise<{ silenceID: string }> {
+    return send('/alertmanager/api/v2/silences', 'POST', s);
+  },
+  async expireSilence(id: string): Promise<void> {
+    await send(`/alertmanager/api/v2/silence/${encodeURIComponent(id)}`, 'DELETE', undefined);
+  },
+};
+
+// ---- Dashboards ----
+
+export const dashboards = {
+  async list(signal?: AbortSignal): Promise<DashboardSummary[]> {
+    return (await getJSON<{ dashboards: DashboardSummary[] }>('/api/argus/v1/dashboards', signal)).dashboards ?? [];
+  },
+  async get(id: string, signal?: AbortSignal): Promise<Dashboard> {
+    return getJSON<Dashboard>(`/api/argus/v1/dashboards/${id.split('/').map(encodeURIComponent).join('/')}`, signal);
+  },
+  /** importGrafana converts a Grafana dashboard's JSON; warnings say what could not be carried over. */
+  async importGrafana(json: string): Promise<{ dashboard: Dashboard; warnings: string[] }> {
+    const res = await request('/api/argus/v1/dashboards/import', undefined, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: json });
+    return res.json();
   },
 };

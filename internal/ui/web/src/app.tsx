@@ -12,6 +12,8 @@ import { TracePage } from './pages/Trace';
 import { LogsPage } from './pages/Logs';
 import { MetricsPage } from './pages/Metrics';
 import { CorrelatePage } from './pages/Correlate';
+import { AlertsPage } from './pages/Alerts';
+import { DashboardPage, DashboardsPage, ImportPage } from './pages/Dashboards';
 
 const nav = [
   ['/services', 'Services'],
@@ -19,6 +21,8 @@ const nav = [
   ['/traces', 'Traces'],
   ['/logs', 'Logs'],
   ['/query', 'Metrics'],
+  ['/dashboards', 'Dashboards'],
+  ['/alerts', 'Alerts'],
 ] as const;
 
 /** App renders the shell and routes the current location to its page. */
@@ -34,6 +38,10 @@ export function App() {
   else if (path === '/traces') page = <TracesPage />;
   else if (path === '/logs') page = <LogsPage />;
   else if (path === '/query') page = <MetricsPage />;
+  else if (path === '/alerts') page = <AlertsPage />;
+  else if (path === '/dashboards') page = <DashboardsPage />;
+  else if (path === '/dashboards/import') page = <ImportPage />;
+  else if (path.startsWith('/dashboards/')) page = <DashboardPage id={decodeURIComponent(path.slice('/dashboards/'.length))} />;
   else if ((m = match('/correlate/:id', path))) page = <CorrelatePage id={m.id} />;
   else page = <div class="panel error">No page at {loc.path}.</div>;
   return (

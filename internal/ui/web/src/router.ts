@@ -1,6 +1,7 @@
 // A small router over the History API. The URL is the whole state of a view
 // (path plus query parameters), so any view can be shared as a link.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { resolveRange, type Range } from './time';
 
 /** Query parameters that every page carries over when the user moves on. */
 export const globalParams = ['from', 'to', 'service'] as const;
@@ -82,4 +83,15 @@ export function match(pattern: string, path: string): Record<string, string> | n
     else if (p[i] !== s[i]) return null;
   }
   return out;
+}
+
+/**
+ * useRange resolves the time range of the current location. "now" is read
+ * when the calling component mounts and when the range or the refresh
+ * parameter changes, not at every other change of the URL (a filter being
+ * typed), so panels do not reload on each keystroke.
+ */
+export function useRange(): Range {
+  const { params } = useLocation();
+  return useMemo(() => resolveRange(params), [params.get('from'), params.get('to'), params.get('r')]);
 }

@@ -1,6 +1,6 @@
 // PromChart runs PromQL range queries and draws them, with the exemplars
 // of the queried series as points that open their trace.
-import { prom } from '../api';
+import { loki, prom } from '../api';
 import { align, seriesName } from '../red';
 import { navigate, href } from '../router';
 import type { Range } from '../time';
@@ -12,6 +12,8 @@ import { Panel } from './Panel';
 export interface ChartQuery {
   expr: string;
   legend?: string;
+  /** Where the query goes: PromQL (the default) or a LogQL metric query. */
+  source?: 'prometheus' | 'loki';
 }
 
 /** Props of PromChart. */
@@ -41,7 +43,14 @@ export function PromChart(p: PromChartProps) {
   const key = JSON.stringify([p.queries, p.exemplars, range, step]);
   const state = useAsync(
     async (signal) => {
-      const results = await Promise.all(p.queries.map((q) => prom.queryRange(q.expr, range.start, range.end, step, signal)));
+      const results = await Promise.all(
+        p.queries.map(async (q) => {
+          if (q.source !== 'loki') return prom.queryRange(q.expr, range.start, range.end, step, signal);
+          const r = await loki.queryRange(q.expr, range.start, range.end, { step }, signal);
+          if (r.resultType !== 'matrix') throw new Error(`not a metric query: ${q.expr}`);
+          return r.result;
+        }),
+      );
       const lines: Line[] = [];
       let xs: number[] = [];
       results.forEach((r, qi) => {

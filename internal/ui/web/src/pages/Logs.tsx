@@ -1,7 +1,7 @@
 // The logs page: a LogQL box with completion, the volume by level over
 // time, the lines with their structured fields, live tail, and a chart for
 // metric queries.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { loki, type LokiStream } from '../api';
 import { useAsync, type AsyncState } from '../components/async';
 import { Chart, type Line } from '../components/Chart';
@@ -10,8 +10,8 @@ import { fromStreams, LogList, type LogEntry } from '../components/LogList';
 import { Panel } from '../components/Panel';
 import { QueryEditor, type Completer } from '../components/QueryEditor';
 import { align, seriesName, type Aligned } from '../red';
-import { setParams, useLocation } from '../router';
-import { resolveRange, stepFor, type Range } from '../time';
+import { setParams, useLocation, useRange } from '../router';
+import { stepFor, type Range } from '../time';
 
 const levelColors: Record<string, string> = {
   error: '#e15759', fatal: '#b2182b', critical: '#b2182b', warn: '#f28e2b', warning: '#f28e2b', info: '#59a14f', debug: '#4e79a7', trace: '#9c9c9c',
@@ -25,7 +25,7 @@ export function isMetricQuery(q: string): boolean {
 /** LogsPage explores logs with LogQL. */
 export function LogsPage() {
   const { params } = useLocation();
-  const range = useMemo(() => resolveRange(params), [params.get('from'), params.get('to'), params.get('r')]);
+  const range = useRange();
   const query = params.get('query') ?? '';
   const [text, setText] = useState(query);
   useEffect(() => setText(query), [query]);

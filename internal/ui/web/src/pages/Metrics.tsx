@@ -1,21 +1,23 @@
 // The metrics page: a PromQL box with completion of metric names, labels
 // and values, and a chart with the exemplars of the queried series drawn as
 // points that open their trace.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { prom } from '../api';
 import { useAsync } from '../components/async';
 import { completionContext, promqlFunctions, rank } from '../components/completion';
 import { Panel } from '../components/Panel';
+import { HeatmapPanel } from '../components/HeatmapPanel';
 import { PromChart } from '../components/PromChart';
 import { QueryEditor, type Completer } from '../components/QueryEditor';
-import { setParams, useLocation } from '../router';
-import { resolveRange, stepFor } from '../time';
+import { setParams, useLocation, useRange } from '../router';
+import { stepFor } from '../time';
 
 /** MetricsPage explores metrics with PromQL. */
 export function MetricsPage() {
   const { params } = useLocation();
-  const range = useMemo(() => resolveRange(params), [params.get('from'), params.get('to'), params.get('r')]);
+  const range = useRange();
   const query = params.get('query') ?? '';
+  const view = params.get('view');
   const [text, setText] = useState(query);
   useEffect(() => setText(query), [query]);
   const step = stepFor(range, 250);
@@ -50,10 +52,21 @@ export function MetricsPage() {
           <button type="button" class="primary" onClick={() => setParams({ query: text })}>
             Run
           </button>
+          <div class="toggle" role="group" aria-label="View">
+            <button type="button" class={view !== 'heatmap' ? 'active' : ''} onClick={() => setParams({ view: undefined })}>
+              Lines
+            </button>
+            <button type="button" class={view === 'heatmap' ? 'active' : ''} onClick={() => setParams({ view: 'heatmap' })} title="For histograms: native, or classic buckets by le">
+              Heatmap
+            </button>
+          </div>
         </div>
       </Panel>
       {!query && <Panel empty="Write a PromQL query and press Enter. Names, labels and values complete as you type." />}
-      {query && !check.error && (
+      {query && !check.error && view === 'heatmap' && (
+        <HeatmapPanel title="Result as a heatmap" testId="metrics-heatmap" expr={query} range={range} step={stepFor(range, 120)} height={360} />
+      )}
+      {query && !check.error && view !== 'heatmap' && (
         <PromChart
           title="Result (dots are exemplars: click to open the trace)"
           testId="metrics-chart"

@@ -1,20 +1,19 @@
 // A service's page: request and error rates, latency with exemplars, its
 // operations, recent failed traces and its logs.
-import { useMemo } from 'preact/hooks';
 import { jaeger, loki } from '../api';
 import { useAsync } from '../components/async';
 import { Link } from '../components/Link';
 import { fromStreams, LogList } from '../components/LogList';
 import { Panel } from '../components/Panel';
+import { ErrorCell, LatencyCells, LatencyHeaders } from '../components/RED';
 import { PromChart } from '../components/PromChart';
-import { entryKinds, esc, formatPercent, formatRate, formatSeconds, loadRED, windowFor } from '../red';
-import { setParams, useLocation } from '../router';
-import { formatDuration, formatTime, resolveRange, stepFor } from '../time';
+import { entryKinds, esc, formatRate, formatSeconds, loadRED, windowFor } from '../red';
+import { setParams, useRange } from '../router';
+import { formatDuration, formatTime, stepFor } from '../time';
 
 /** ServicePage shows one service. */
 export function ServicePage({ name }: { name: string }) {
-  const { params } = useLocation();
-  const range = useMemo(() => resolveRange(params), [params.get('from'), params.get('to'), params.get('r')]);
+  const range = useRange();
   const step = stepFor(range, 120);
   const rw = `${Math.max(step * 2, 60)}s`;
   const svc = `service_name=${esc(name)}`;
@@ -76,9 +75,7 @@ export function ServicePage({ name }: { name: string }) {
               <th>Operation</th>
               <th class="num">Requests</th>
               <th class="num">Errors</th>
-              <th class="num">p50</th>
-              <th class="num">p95</th>
-              <th class="num">p99</th>
+              <LatencyHeaders />
             </tr>
           </thead>
           <tbody>
@@ -90,10 +87,8 @@ export function ServicePage({ name }: { name: string }) {
                   </Link>
                 </td>
                 <td class="num">{formatRate(r.rate)}</td>
-                <td class={`num ${r.errorRate > 0.05 ? 'bad' : ''}`}>{formatPercent(r.errorRate)}</td>
-                <td class="num">{formatSeconds(r.p50)}</td>
-                <td class="num">{formatSeconds(r.p95)}</td>
-                <td class="num">{formatSeconds(r.p99)}</td>
+                <ErrorCell row={r} />
+                <LatencyCells row={r} />
               </tr>
             ))}
           </tbody>

@@ -7,8 +7,7 @@ import { jaeger, prom } from '../api';
 import { useAsync } from '../components/async';
 import { Panel } from '../components/Panel';
 import { formatPercent, formatRate, formatSeconds, windowFor } from '../red';
-import { href, navigate, useLocation } from '../router';
-import { resolveRange } from '../time';
+import { href, navigate, useLocation, useRange } from '../router';
 import { serviceColor } from '../trace/model';
 
 /** An edge of the map: calls from client to server. */
@@ -50,7 +49,7 @@ async function loadEdges(window: string, end: number, signal: AbortSignal): Prom
 /** ServiceMapPage draws the service graph. */
 export function ServiceMapPage() {
   const { params } = useLocation();
-  const range = useMemo(() => resolveRange(params), [params.get('from'), params.get('to'), params.get('r')]);
+  const range = useRange();
   const focus = params.get('service') ?? '';
   const edges = useAsync((s) => loadEdges(windowFor(range.start, range.end), range.end, s), [range]);
   const services = useAsync((s) => jaeger.services(s), []);

@@ -6,14 +6,15 @@ import { useAsync } from '../components/async';
 import { Chart } from '../components/Chart';
 import { Link } from '../components/Link';
 import { Panel } from '../components/Panel';
-import { align, formatPercent, formatRate, formatSeconds, loadRED, redQueries, windowFor, type REDRow } from '../red';
-import { setParams, useLocation } from '../router';
-import { resolveRange, stepFor } from '../time';
+import { ErrorCell, LatencyCells, LatencyHeaders } from '../components/RED';
+import { align, formatRate, loadRED, redQueries, windowFor, type REDRow } from '../red';
+import { setParams, useLocation, useRange } from '../router';
+import { stepFor } from '../time';
 
 /** ServicesPage lists services with RED numbers. */
 export function ServicesPage() {
   const { params } = useLocation();
-  const range = useMemo(() => resolveRange(params), [params.get('from'), params.get('to'), params.get('r')]);
+  const range = useRange();
   const filter = params.get('service') ?? '';
   const win = windowFor(range.start, range.end);
   const step = stepFor(range, 60);
@@ -66,9 +67,7 @@ export function ServicesPage() {
               <th class="spark">Rate</th>
               <th class="num">Errors</th>
               <th class="spark">Error rate</th>
-              <th class="num">p50</th>
-              <th class="num">p95</th>
-              <th class="num">p99</th>
+              <LatencyHeaders />
             </tr>
           </thead>
           <tbody>
@@ -81,13 +80,11 @@ export function ServicesPage() {
                 <td class="spark">
                   {sparks.data && <Chart sparkline height={28} xs={sparks.data.xs} lines={[{ label: 'rate', values: sparks.data.rate(r.key) }]} />}
                 </td>
-                <td class={`num ${r.errorRate > 0.05 ? 'bad' : ''}`}>{formatPercent(r.errorRate)}</td>
+                <ErrorCell row={r} />
                 <td class="spark">
                   {sparks.data && <Chart sparkline height={28} xs={sparks.data.xs} lines={[{ label: 'errors', values: sparks.data.errors(r.key), color: '#e15759' }]} />}
                 </td>
-                <td class="num">{formatSeconds(r.p50)}</td>
-                <td class="num">{formatSeconds(r.p95)}</td>
-                <td class="num">{formatSeconds(r.p99)}</td>
+                <LatencyCells row={r} />
               </tr>
             ))}
           </tbody>

@@ -1,13 +1,13 @@
 // Trace search: the Jaeger search form, results as a duration-over-time
 // scatter plot and a list.
-import { useMemo, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { jaeger, type JaegerTrace } from '../api';
 import { useAsync } from '../components/async';
 import { Chart, type Point } from '../components/Chart';
 import { Link } from '../components/Link';
 import { Panel } from '../components/Panel';
-import { href, navigate, setParams, useLocation } from '../router';
-import { formatDuration, formatTime, resolveRange } from '../time';
+import { href, navigate, setParams, useLocation, useRange } from '../router';
+import { formatDuration, formatTime } from '../time';
 import { serviceColor } from '../trace/model';
 
 /** A search result reduced to what the list shows. */
@@ -55,7 +55,7 @@ const fields = ['service', 'operation', 'tags', 'minDuration', 'maxDuration', 'l
 /** TracesPage searches traces. */
 export function TracesPage() {
   const { params } = useLocation();
-  const range = useMemo(() => resolveRange(params), [params.get('from'), params.get('to'), params.get('r')]);
+  const range = useRange();
   const [form, setForm] = useState(() => Object.fromEntries(fields.map((f) => [f, params.get(f) ?? ''])) as Record<(typeof fields)[number], string>);
   const services = useAsync((s) => jaeger.services(s), []);
   const operations = useAsync((s) => (form.service ? jaeger.operations(form.service, s) : Promise.resolve([])), [form.service]);
