@@ -61,6 +61,8 @@ type server struct {
 	grpcAddr string
 	otlpHTTP string
 	exited   chan struct{}
+	// lastSampleMS is the timestamp of the last sample setQueueDepth wrote.
+	lastSampleMS int64
 
 	mu  sync.Mutex
 	log strings.Builder // everything it logged

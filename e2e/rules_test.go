@@ -45,11 +45,15 @@ const badRulesFile = `groups:
 // each instance: the metric the alerting tests' rules watch.
 func (s *server) setQueueDepth(v float64, instances ...string) {
 	s.t.Helper()
+	// Two writes within a millisecond must not share a timestamp: the
+	// TSDB refuses a second value for one.
+	ts := max(time.Now().UnixMilli(), s.lastSampleMS+1)
+	s.lastSampleMS = ts
 	var series []prompb.TimeSeries
 	for _, inst := range instances {
 		series = append(series, prompb.TimeSeries{
 			Labels:  []prompb.Label{{Name: "__name__", Value: "queue_depth"}, {Name: "job", Value: "orders"}, {Name: "instance", Value: inst}},
-			Samples: []prompb.Sample{{Timestamp: time.Now().UnixMilli(), Value: v}},
+			Samples: []prompb.Sample{{Timestamp: ts, Value: v}},
 		})
 	}
 	if code, body := remoteWrite(s.t, s, series...); code/100 != 2 {
