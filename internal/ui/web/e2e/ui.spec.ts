@@ -96,6 +96,19 @@ test('from a log line to its trace and back, and to everything with its correlat
   await screenshot(page, 'correlate');
 });
 
+test('live tail shows new lines as they arrive', async ({ page }) => {
+  await page.goto(`${base()}/logs?query=${encodeURIComponent('{service_name="frontend"} |= "order"')}`);
+  await page.getByTestId('tail').click();
+  const tail = page.getByTestId('log-tail');
+  await expect(tail.getByRole('heading')).toContainText('Live tail');
+  await expect(tail.getByTestId('log-line').first()).toContainText('order');
+  const first = await tail.getByTestId('log-line').count();
+  await expect.poll(() => tail.getByTestId('log-line').count(), { timeout: 15_000 }).toBeGreaterThan(first);
+  await expect(tail.getByRole('heading')).not.toContainText('disconnected');
+  await page.getByTestId('tail').click();
+  await expect(page.getByTestId('log-results')).toBeVisible();
+});
+
 test('LogQL errors are marked where the parser says', async ({ page }) => {
   await page.goto(`${base()}/logs?query=${encodeURIComponent('{service_name="inventory"} |= ')}`);
   const err = page.getByTestId('query-error');
