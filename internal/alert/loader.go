@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/argus-obs/argus/internal/query/logql"
+	"github.com/argus-obs/argus/internal/yamlnode"
 )
 
 // Rule files are Prometheus's format. A group marked `source: logs` holds
@@ -94,7 +95,7 @@ func (l *loader) parse(data []byte, ignoreUnknownFields bool, scheme model.Valid
 	var logRules []logRule
 	var errs []error
 	for gi, g := range groupNodes(&doc) {
-		key, source := mapEntry(g, "source")
+		key, source := yamlnode.Entry(g, "source")
 		if source == nil {
 			continue
 		}
@@ -109,12 +110,12 @@ func (l *loader) parse(data []byte, ignoreUnknownFields bool, scheme model.Valid
 			errs = append(errs, fmt.Errorf("%d:%d: group %d: source %q: want logs or metrics", source.Line, source.Column, gi+1, source.Value))
 			continue
 		}
-		rulesNode := mapValue(g, "rules")
+		rulesNode := yamlnode.Value(g, "rules")
 		if rulesNode == nil || rulesNode.Kind != yaml.SequenceNode {
 			continue // Prometheus's validation reports it
 		}
 		for ri, r := range rulesNode.Content {
-			expr := mapValue(r, "expr")
+			expr := yamlnode.Value(r, "expr")
 			if expr == nil || expr.Kind != yaml.ScalarNode {
 				continue
 			}
@@ -185,28 +186,9 @@ func groupNodes(doc *yaml.Node) []*yaml.Node {
 	if len(doc.Content) == 0 {
 		return nil
 	}
-	groups := mapValue(doc.Content[0], "groups")
+	groups := yamlnode.Value(doc.Content[0], "groups")
 	if groups == nil || groups.Kind != yaml.SequenceNode {
 		return nil
 	}
 	return groups.Content
-}
-
-// mapValue returns the value of key in a mapping node, or nil.
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	_, v := mapEntry(m, key)
-	return v
-}
-
-// mapEntry returns the key and value nodes of key in a mapping node.
-func mapEntry(m *yaml.Node, key string) (k, v *yaml.Node) {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
-		}
-	}
-	return nil, nil
 }

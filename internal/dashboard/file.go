@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/argus-obs/argus/internal/yamlnode"
 )
 
 // File names one dashboard file: Path is where to read it, Name how
@@ -282,29 +284,16 @@ func suggest(key string, known []string) string {
 	return ""
 }
 
-// mapEntry returns the key and value nodes of key in a mapping node.
-func mapEntry(m *yaml.Node, key string) (k, v *yaml.Node) {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
-		}
-	}
-	return nil, nil
-}
-
 // lineOf returns the line of a key's value in a mapping, or 0.
 func lineOf(m *yaml.Node, key string) int {
-	if _, v := mapEntry(m, key); v != nil {
+	if _, v := yamlnode.Entry(m, key); v != nil {
 		return v.Line
 	}
 	return 0
 }
 
 func items(m *yaml.Node, key string) []*yaml.Node {
-	if _, v := mapEntry(m, key); v != nil && v.Kind == yaml.SequenceNode {
+	if _, v := yamlnode.Entry(m, key); v != nil && v.Kind == yaml.SequenceNode {
 		return v.Content
 	}
 	return nil
@@ -321,7 +310,7 @@ func filePositions(root *yaml.Node) *positions {
 	}
 	for _, p := range items(root, "panels") {
 		pp := panelPos{item: p.Line, typ: lineOf(p, "type"), gridPos: lineOf(p, "gridPos")}
-		if _, e := mapEntry(p, "expr"); e != nil {
+		if _, e := yamlnode.Entry(p, "expr"); e != nil {
 			pp.targets = []targetPos{{item: p.Line, expr: e.Line, source: lineOf(p, "source")}}
 		}
 		for _, t := range items(p, "targets") {

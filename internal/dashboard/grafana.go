@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/argus-obs/argus/internal/yamlnode"
 )
 
 // FromGrafana converts a Grafana dashboard's JSON, bare or as Grafana's
@@ -698,23 +700,23 @@ var grafanaKeys = []string{"schemaVersion", "templating", "__inputs", "__require
 // rather than this package's model: it is wrapped in "dashboard", has a
 // key only Grafana writes, or panels or targets in Grafana's shape.
 func isGrafana(root *yaml.Node) bool {
-	if _, v := mapEntry(root, "dashboard"); v != nil && v.Kind == yaml.MappingNode {
+	if _, v := yamlnode.Entry(root, "dashboard"); v != nil && v.Kind == yaml.MappingNode {
 		return true
 	}
 	for _, k := range grafanaKeys {
-		if _, v := mapEntry(root, k); v != nil {
+		if _, v := yamlnode.Entry(root, k); v != nil {
 			return true
 		}
 	}
 	for _, p := range items(root, "panels") {
 		for _, k := range []string{"datasource", "fieldConfig", "id", "options", "collapsed"} {
-			if _, v := mapEntry(p, k); v != nil {
+			if _, v := yamlnode.Entry(p, k); v != nil {
 				return true
 			}
 		}
 		for _, t := range items(p, "targets") {
 			for _, k := range []string{"refId", "legendFormat", "datasource"} {
-				if _, v := mapEntry(t, k); v != nil {
+				if _, v := yamlnode.Entry(t, k); v != nil {
 					return true
 				}
 			}

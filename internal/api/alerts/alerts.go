@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/argus-obs/argus/internal/alert"
+	"github.com/argus-obs/argus/internal/api/jsonreply"
 	"github.com/argus-obs/argus/internal/api/timeparam"
 )
 
@@ -77,26 +78,26 @@ func (a *Handler) serveHistory(w http.ResponseWriter, r *http.Request) {
 	var query alert.Query
 	var err error
 	if query.Start, query.End, query.Limit, err = parseWindow(q); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		jsonreply.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	query.AlertName, query.Fingerprint, query.Event = q.Get("alertname"), q.Get("fingerprint"), q.Get("event")
 	switch query.Event {
 	case "", alert.EventPending, alert.EventFiring, alert.EventResolved, alert.EventInactive, alert.EventAcknowledged:
 	default:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid event %q: want pending, firing, resolved, inactive or acknowledged", query.Event))
+		jsonreply.Error(w, http.StatusBadRequest, fmt.Sprintf("invalid event %q: want pending, firing, resolved, inactive or acknowledged", query.Event))
 		return
 	}
 	events, err := a.history.Events(r.Context(), query)
 	if err != nil {
 		a.log.Error("alert history query failed", "error", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		jsonreply.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	if events == nil {
 		events = []alert.Event{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+	jsonreply.Write(w, http.StatusOK, map[string]any{"events": events})
 }
 
 func (a *Handler) serveRuns(w http.ResponseWriter, r *http.Request) {
@@ -104,20 +105,20 @@ func (a *Handler) serveRuns(w http.ResponseWriter, r *http.Request) {
 	var query alert.RunQuery
 	var err error
 	if query.Start, query.End, query.Limit, err = parseWindow(q); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		jsonreply.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	query.Action, query.AlertName, query.Fingerprint, query.Result = q.Get("action"), q.Get("alertname"), q.Get("fingerprint"), q.Get("result")
 	runs, err := a.actions.Runs(r.Context(), query)
 	if err != nil {
 		a.log.Error("actions audit query failed", "error", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		jsonreply.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	if runs == nil {
 		runs = []alert.Run{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+	jsonreply.Write(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
 func (a *Handler) serveAck(w http.ResponseWriter, r *http.Request) {
@@ -128,22 +129,22 @@ func (a *Handler) serveAck(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid body: want JSON {\"by\": \"...\", \"comment\": \"...\"}: "+err.Error())
+		jsonreply.Error(w, http.StatusBadRequest, "invalid body: want JSON {\"by\": \"...\", \"comment\": \"...\"}: "+err.Error())
 		return
 	}
 	if body.By == "" || len(body.By) > 256 || len(body.Comment) > 4096 {
-		writeError(w, http.StatusBadRequest, "\"by\" must be 1 to 256 characters and \"comment\" at most 4096")
+		jsonreply.Error(w, http.StatusBadRequest, "\"by\" must be 1 to 256 characters and \"comment\" at most 4096")
 		return
 	}
 	e, err := a.history.Acknowledge(r.Context(), r.PathValue("fingerprint"), body.By, body.Comment)
 	switch {
 	case errors.Is(err, alert.ErrUnknownAlert):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no alert with fingerprint %q", r.PathValue("fingerprint")))
+		jsonreply.Error(w, http.StatusNotFound, fmt.Sprintf("no alert with fingerprint %q", r.PathValue("fingerprint")))
 	case err != nil:
 		a.log.Error("acknowledge failed", "error", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		jsonreply.Error(w, http.StatusInternalServerError, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, e)
+		jsonreply.Write(w, http.StatusOK, e)
 	}
 }
 
@@ -162,14 +163,4 @@ func parseWindow(q url.Values) (start, end time.Time, limit int, err error) {
 		}
 	}
 	return start, end, limit, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
 }

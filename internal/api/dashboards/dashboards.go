@@ -18,13 +18,13 @@ package dashboards
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 
+	"github.com/argus-obs/argus/internal/api/jsonreply"
 	"github.com/argus-obs/argus/internal/dashboard"
 )
 
@@ -67,13 +67,13 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request) {
 	list, err := h.catalog.List(r.Context())
 	if err != nil {
 		h.log.Error("list dashboards", "error", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		jsonreply.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	if list == nil {
 		list = []dashboard.Summary{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"dashboards": list})
+	jsonreply.Write(w, http.StatusOK, map[string]any{"dashboards": list})
 }
 
 func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
@@ -81,51 +81,41 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 	d, err := h.catalog.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, dashboard.ErrNotFound):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("dashboard %q not found", id))
+		jsonreply.Error(w, http.StatusNotFound, fmt.Sprintf("dashboard %q not found", id))
 	case err != nil:
 		h.log.Error("get dashboard", "id", id, "error", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		jsonreply.Error(w, http.StatusInternalServerError, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, d)
+		jsonreply.Write(w, http.StatusOK, d)
 	}
 }
 
 func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > MaxImportBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes exceeds the import limit of %d", r.ContentLength, MaxImportBytes))
+		jsonreply.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes exceeds the import limit of %d", r.ContentLength, MaxImportBytes))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxImportBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds the import limit of %d bytes", MaxImportBytes))
+			jsonreply.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds the import limit of %d bytes", MaxImportBytes))
 			return
 		}
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		jsonreply.Error(w, http.StatusBadRequest, "read body: "+err.Error())
 		return
 	}
 	if len(body) == 0 {
-		writeError(w, http.StatusBadRequest, "empty body: want a Grafana dashboard's JSON")
+		jsonreply.Error(w, http.StatusBadRequest, "empty body: want a Grafana dashboard's JSON")
 		return
 	}
 	d, err := dashboard.FromGrafana(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		jsonreply.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	warnings := d.Warnings
 	if warnings == nil {
 		warnings = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"dashboard": d, "warnings": warnings})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	jsonreply.Write(w, http.StatusOK, map[string]any{"dashboard": d, "warnings": warnings})
 }
