@@ -66,7 +66,7 @@ export function Chart(props: ChartProps) {
       select: { show: !sparkline, left: 0, top: 0, width: 0, height: 0 },
       axes: sparkline
         ? [{ show: false }, { show: false }]
-        : [{}, { label: props.yLabel, size: 60, values: (_u, vals) => vals.map((v) => (props.formatY ? props.formatY(v) : fmtNum(v))) }],
+        : [{}, { label: props.yLabel, size: 60, values: (_u, vals) => vals.map((v) => (latest.current.formatY ?? fmtNum)(v)) }],
       scales: {
         x: { time: true, ...(props.xRange ? { range: () => props.xRange! } : {}) },
         y: { range: (_u, min, max) => yRange(min, max, latest.current.points) },
@@ -86,8 +86,9 @@ export function Chart(props: ChartProps) {
       hooks: {
         draw: [
           (u) => {
-            const pts = latest.current.points;
-            if (!pts?.length) return;
+            const pts = latest.current.points ?? [];
+            placeButtons(u, pts, (p) => latest.current.onPointClick?.(p));
+            if (!pts.length) return;
             const ctx = u.ctx;
             ctx.save();
             ctx.beginPath();
@@ -104,7 +105,6 @@ export function Chart(props: ChartProps) {
               ctx.stroke();
             }
             ctx.restore();
-            placeButtons(u, pts, (p) => latest.current.onPointClick?.(p));
           },
         ],
         setSelect: [
@@ -129,8 +129,8 @@ export function Chart(props: ChartProps) {
       u.destroy();
       plot.current = null;
     };
-    // A new shape of data (series count, style) needs a new plot; values alone update below.
-  }, [props.lines.length, props.stacked, props.bars, props.height, props.sparkline, props.xRange?.[0], props.xRange?.[1]]);
+    // A new shape of data (other series, style) needs a new plot; values alone update below.
+  }, [props.lines.map((l) => `${l.label}\u0000${l.color ?? ''}`).join('\u0001'), props.stacked, props.bars, props.height, props.sparkline, props.xRange?.[0], props.xRange?.[1]]);
 
   useEffect(() => {
     plot.current?.setData([props.xs, ...stackValues(props.lines, props.stacked ?? false)]);

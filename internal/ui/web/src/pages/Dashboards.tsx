@@ -274,17 +274,15 @@ function LogsPanel({ title, expr, range }: { title: string; expr: string; range:
 function InstantPanel({ panel: p, targets, range }: { panel: DashboardPanel; targets: DashboardPanel['targets']; range: Range }) {
   const r = useAsync(
     async (s) => {
-      const win = `${Math.max(60, Math.round((range.end - range.start) / 1000))}s`;
       const all = await Promise.all(
-        targets.map(async (t) => {
-          const e = t.expr.replaceAll('$__range', win);
-          if (t.source === 'loki') {
+        targets.map(async ({ expr: e, source, legend }) => {
+          if (source === 'loki') {
             const step = Math.max(1, Math.round((range.end - range.start) / 1000));
             const res = await loki.queryRange(e, range.end - 1000, range.end, { step }, s);
-            return res.resultType === 'matrix' ? res.result.map((x) => ({ labels: x.metric, value: parseFloat(x.values?.at(-1)?.[1] ?? 'NaN'), legend: t.legend })) : [];
+            return res.resultType === 'matrix' ? res.result.map((x) => ({ labels: x.metric, value: parseFloat(x.values?.at(-1)?.[1] ?? 'NaN'), legend })) : [];
           }
           const res = await prom.query(e, range.end, s);
-          return res.map((x) => ({ labels: x.metric, value: parseFloat(x.value?.[1] ?? x.histogram?.[1].count ?? 'NaN'), legend: t.legend }));
+          return res.map((x) => ({ labels: x.metric, value: parseFloat(x.value?.[1] ?? x.histogram?.[1].count ?? 'NaN'), legend }));
         }),
       );
       return all.flat();
