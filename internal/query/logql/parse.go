@@ -1,6 +1,7 @@
 package logql
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,7 +47,27 @@ type parser struct {
 	q    string
 	toks []token
 	i    int
+	// depth is how deeply the expression being parsed nests; see enter.
+	depth int
 }
+
+// maxDepth bounds how deeply a query nests (parentheses, unary signs,
+// label filter groups). The parser recurses once a level, and a query is
+// untrusted input that must not exhaust the goroutine's stack, which
+// would take the whole process down.
+const maxDepth = 256
+
+// enter counts one more level of nesting, refusing more than maxDepth;
+// the caller undoes it with leave.
+func (p *parser) enter() *ParseError {
+	p.depth++
+	if p.depth > maxDepth {
+		return p.errAt(p.peek(), fmt.Sprintf("syntax error: expression nested more than %d levels deep", maxDepth))
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 func newParser(q string) (*parser, error) {
 	toks, err := lex(q)
@@ -245,6 +266,10 @@ func (p *parser) checkBinary(be *BinaryExpr, opTok token) *ParseError {
 }
 
 func (p *parser) parseUnary() (Expr, *ParseError) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	if t := p.peek(); t.kind == tSub || t.kind == tAdd {
 		p.next()
 		e, err := p.parseUnary()
@@ -795,6 +820,10 @@ func (p *parser) parseLabelFilterAnd() (LabelFilter, *ParseError) {
 }
 
 func (p *parser) parseLabelFilterPrimary() (LabelFilter, *ParseError) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	if p.peek().kind == tLParen {
 		p.next()
 		f, err := p.parseLabelFilterOr()

@@ -2,6 +2,7 @@ package logql
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -151,5 +152,25 @@ func TestSelectHints(t *testing.T) {
 	}
 	if len(me) != 1 || me[0].Name != "level" || me[0].Value != "error" {
 		t.Errorf("MetadataEquals = %v", me)
+	}
+}
+
+// A query nested deeper than the parser allows is refused with an error,
+// not by exhausting the stack (which no recover can catch).
+func TestParseDeepNesting(t *testing.T) {
+	for name, q := range map[string]string{
+		"parentheses":   strings.Repeat("(", 1_000_000) + `count_over_time({a="b"}[1m])` + strings.Repeat(")", 1_000_000),
+		"unary signs":   strings.Repeat("-", 1_000_000) + "1",
+		"label filters": `{a="b"} | ` + strings.Repeat("(", 1_000_000) + `x="y"` + strings.Repeat(")", 1_000_000),
+	} {
+		_, err := ParseExpr(q)
+		if err == nil || !strings.Contains(err.Error(), "nested more than") {
+			t.Errorf("%s: err = %v, want a nesting error", name, err)
+		}
+	}
+	// A reasonable depth still parses.
+	q := strings.Repeat("(", 50) + `count_over_time({a="b"}[1m])` + strings.Repeat(")", 50)
+	if _, err := ParseExpr(q); err != nil {
+		t.Errorf("50 levels: %v", err)
 	}
 }
