@@ -71,8 +71,9 @@ func substitute(q, bare string) *substituted {
 		s.offs = append(s.offs, i)
 	}
 	bracket := 0
-	var parens []bool // per open parenthesis: whether it lists label names
-	lastWord := ""    // the identifier just before, across spaces
+	var parens []bool  // per open parenthesis: whether it lists label names
+	lastWord := ""     // the identifier just before, across spaces
+	numberArg := false // just after "topk(" and the like: a number comes
 	for i := 0; i < len(q); {
 		c := q[i]
 		if name, n := varRef(q[i:]); n > 0 {
@@ -83,14 +84,14 @@ func substitute(q, bare string) *substituted {
 				ph = "5m"
 			case len(parens) > 0 && parens[len(parens)-1]:
 				ph = "x"
-			case numericBuiltin(name):
+			case numericBuiltin(name), numberArg:
 				ph = "1"
 			default:
 				ph, s.bare = bare, true
 			}
 			emit(ph, i)
 			i += n
-			lastWord = ""
+			lastWord, numberArg = "", false
 			continue
 		}
 		switch {
@@ -141,13 +142,18 @@ func substitute(q, bare string) *substituted {
 			}
 		case c == '(':
 			parens = append(parens, groupingWords[strings.ToLower(lastWord)])
+			if numberFirst[strings.ToLower(lastWord)] {
+				copyByte(i)
+				i, lastWord, numberArg = i+1, "", true
+				continue
+			}
 		case c == ')':
 			if len(parens) > 0 {
 				parens = parens[:len(parens)-1]
 			}
 		}
 		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			lastWord = ""
+			lastWord, numberArg = "", false
 		}
 		copyByte(i)
 		i++
@@ -155,6 +161,13 @@ func substitute(q, bare string) *substituted {
 	s.offs = append(s.offs, len(q))
 	s.text = b.String()
 	return s
+}
+
+// numberFirst are the PromQL and LogQL functions and aggregations whose
+// first argument is a number: a variable there stands for one.
+var numberFirst = map[string]bool{
+	"topk": true, "bottomk": true, "limitk": true, "limit_ratio": true, "quantile": true,
+	"quantile_over_time": true, "histogram_quantile": true, "histogram_fraction": true,
 }
 
 func isWordByte(c byte) bool {
@@ -165,21 +178,29 @@ func isNameByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
+// maxVarRef is the longest variable reference, brackets and format
+// included, that varRef recognises.
+const maxVarRef = 256
+
 // varRef reports whether s starts with a variable reference: $name,
 // ${name}, ${name:format}, [[name]] or [[name:format]]. It returns the
 // name and the reference's length, or 0 when there is none. A name of
 // digits alone ($1, a regexp group in label_replace) is no reference.
 func varRef(s string) (name string, n int) {
 	var inner string
+	// The closing bracket is looked for within maxVarRef bytes only: the
+	// callers try every position of an expression, and an unbounded search
+	// would make a long expression of "${" quadratic.
+	window := s[:min(len(s), maxVarRef)]
 	switch {
 	case strings.HasPrefix(s, "${"):
-		end := strings.IndexByte(s, '}')
+		end := strings.IndexByte(window, '}')
 		if end < 0 {
 			return "", 0
 		}
 		inner, n = s[2:end], end+1
 	case strings.HasPrefix(s, "[["):
-		end := strings.Index(s, "]]")
+		end := strings.Index(window, "]]")
 		if end < 0 {
 			return "", 0
 		}
@@ -233,10 +254,18 @@ func refs(expr string) []string {
 	return out
 }
 
+// MaxExprBytes is the longest panel expression Argus takes. Dashboards
+// come from files and HTTP requests; the query parsers' cost grows with
+// nesting, and no real panel query comes near this.
+const MaxExprBytes = 16 << 10
+
 // checkExpr parses expr as a query of source, with variables in it.
 // For LogQL it reports whether expr is a log query (as opposed to a
 // metric query).
 func checkExpr(source, expr string) (logQuery bool, err error) {
+	if len(expr) > MaxExprBytes {
+		return false, fmt.Errorf("%d bytes, over the %d Argus takes", len(expr), MaxExprBytes)
+	}
 	switch source {
 	case SourcePrometheus:
 		return false, checkPromQL(expr)

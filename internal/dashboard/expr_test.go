@@ -25,6 +25,9 @@ func TestCheckExprWithVariables(t *testing.T) {
 		{SourceLoki, `{service_name="$service"} |= "$search" | json | level=~"$level"`, true},
 		{SourceLoki, "sum by (level) (count_over_time({service_name=~\"${service}\"} |~ `$pattern` [$__auto]))", false},
 		{SourceLoki, `{app="a"} | logfmt | duration > $min`, true},
+		// A variable where a number must come, beside one where a metric must.
+		{SourcePrometheus, `topk($n, $metric)`, false},
+		{SourceLoki, `quantile_over_time($q, {app="a"} | unwrap latency [5m])`, false},
 	} {
 		logQuery, err := checkExpr(tc.source, tc.expr)
 		if err != nil {

@@ -97,8 +97,8 @@ func Parse(name string, data []byte) (*Dashboard, []error) {
 		return nil, []error{&Error{File: name, Line: line, Msg: fmt.Sprintf(format, args...)}}
 	}
 	isJSON := strings.EqualFold(filepath.Ext(name), ".json")
+	var v any
 	if isJSON {
-		var v any
 		if err := json.Unmarshal(data, &v); err != nil {
 			line := 0
 			if se, ok := errors.AsType[*json.SyntaxError](err); ok {
@@ -109,8 +109,19 @@ func Parse(name string, data []byte) (*Dashboard, []error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg := yamlErrorLine(err)
-		return fail(line, "%s", msg)
+		if !isJSON {
+			line, msg := yamlErrorLine(err)
+			return fail(line, "%s", msg)
+		}
+		// Valid JSON that YAML refuses: escapes YAML lacks ("\/", UTF-16
+		// surrogate pairs) or a repeated key. Read it again as Go writes
+		// it; errors then have no lines to name.
+		normal, _ := json.Marshal(v)
+		doc = yaml.Node{}
+		if err := yaml.Unmarshal(normal, &doc); err != nil {
+			return fail(0, "%v", err)
+		}
+		data = normal
 	}
 	if len(doc.Content) == 0 {
 		return fail(0, "empty file: want a dashboard")
@@ -333,7 +344,7 @@ func (fd *fileDashboard) dashboard(id, name string, probs *[]problem, pos *posit
 		Variables: fd.Variables, Panels: make([]Panel, 0, len(fd.Panels)),
 	}
 	if fd.ID != "" && !idPattern.MatchString(fd.ID) {
-		*probs = append(*probs, problem{pos.id, fmt.Sprintf("id %q: use letters, digits, '.', '_', '-' and '/'", fd.ID)})
+		*probs = append(*probs, problem{pos.id, fmt.Sprintf("id %q: segments of letters, digits, '.', '_' and '-', each starting with a letter or digit, joined by '/'", fd.ID)})
 	}
 	d.Time.From, d.Time.To = cmp.Or(d.Time.From, DefaultTime.From), cmp.Or(d.Time.To, DefaultTime.To)
 	if d.Variables == nil {

@@ -203,7 +203,8 @@ func TestParseFileErrors(t *testing.T) {
 		{"a.yml", "", "a.yml: empty file: want a dashboard"},
 		{"a.yml", "- title: x\n", "a.yml:1: want a dashboard (a mapping with title and panels), not a list"},
 		{"a.yml", "title: x\ntags: 5\n", "a.yml:2: cannot unmarshal !!int `5` into []string"},
-		{"a.yml", "id: has space\ntitle: x\n", `a.yml:1: id "has space": use letters, digits, '.', '_', '-' and '/'`},
+		{"a.yml", "id: a/../b\ntitle: x\n", `a.yml:1: id "a/../b": segments of letters, digits, '.', '_' and '-', each starting with a letter or digit, joined by '/'`},
+		{"a.yml", "id: has space\ntitle: x\n", `a.yml:1: id "has space": segments of letters, digits, '.', '_' and '-', each starting with a letter or digit, joined by '/'`},
 		{"g.json", `{"schemaVersion": 39, "panels": 5}`, "g.json: not a Grafana dashboard: it has no title, panels or rows"},
 	} {
 		_, errs := Parse(tc.name, []byte(tc.text))
@@ -266,5 +267,40 @@ panels:
 	d, errs := Parse("shop.yml", []byte(doc))
 	if len(errs) > 0 || len(d.Panels) != 2 || d.Panels[1].Targets[0].Source != SourceLoki {
 		t.Errorf("%+v %v", d, errs)
+	}
+}
+
+// A key a user may add to the model by mistake (uid, a panel's id or
+// options) is an unknown key, not a sign of a Grafana file: taken for one,
+// the file would convert to nothing without an error.
+func TestParseModelWithGrafanaLikeKeys(t *testing.T) {
+	_, errs := Parse("dashboards/shop.yml", []byte("title: Shop\nuid: shop\npanels:\n  - title: Req\n    id: 3\n    expr: up\n"))
+	var got []string
+	for _, err := range errs {
+		got = append(got, err.Error())
+	}
+	want := []string{
+		`dashboards/shop.yml:2: dashboard: unknown key "uid"`,
+		`dashboards/shop.yml:5: panel: unknown key "id"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// JSON that YAML cannot read (an escaped slash, a surrogate pair, a
+// repeated key) is still a dashboard.
+func TestParseJSONBeyondYAML(t *testing.T) {
+	data := []byte(`{"title": "A\/B \ud83d\ude00", "title": "Shop \/ orders \ud83d\ude00", "panels": [{"title": "Req", "expr": "up"}]}`)
+	d, errs := Parse("dashboards/shop.json", data)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if d.Title != "Shop / orders 😀" || len(d.Panels) != 1 {
+		t.Errorf("title %q, %d panels", d.Title, len(d.Panels))
+	}
+	grafana := []byte(`{"schemaVersion": 39, "title": "G\/H", "panels": [{"type": "timeseries", "title": "Up", "datasource": {"type": "prometheus"}, "targets": [{"refId": "A", "expr": "up"}]}]}`)
+	if d, errs := Parse("dashboards/g.json", grafana); len(errs) > 0 || d.Title != "G/H" || len(d.Panels) != 1 {
+		t.Errorf("Grafana file: %v, %+v", errs, d)
 	}
 }

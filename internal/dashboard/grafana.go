@@ -375,6 +375,10 @@ func (c *converter) panel(m map[string]any, shift int) (Panel, bool) {
 			c.warn("%s: no expression; left out", what)
 			continue
 		}
+		if len(expr) > MaxExprBytes {
+			c.warn("%s: expression of %d bytes, over the %d Argus takes; left out", what, len(expr), MaxExprBytes)
+			continue
+		}
 		source := SourcePrometheus
 		switch kind {
 		case dsLoki:
@@ -693,8 +697,11 @@ func jsonKind(v any) string {
 	return "a value"
 }
 
-// grafanaKeys are keys only a Grafana dashboard has at its top.
-var grafanaKeys = []string{"schemaVersion", "templating", "__inputs", "__requires", "rows", "uid", "annotations", "graphTooltip", "fiscalYearStartMonth"}
+// grafanaKeys are keys only a Grafana dashboard has at its top. Keys a
+// user might add to a file of this package's model by mistake (uid, a
+// panel's id or options) do not count: such a file must get the model's
+// unknown-key errors, not a silent conversion that finds nothing.
+var grafanaKeys = []string{"schemaVersion", "templating", "__inputs", "__requires", "rows", "graphTooltip", "fiscalYearStartMonth"}
 
 // isGrafana reports whether a dashboard file holds a Grafana dashboard
 // rather than this package's model: it is wrapped in "dashboard", has a
@@ -709,13 +716,13 @@ func isGrafana(root *yaml.Node) bool {
 		}
 	}
 	for _, p := range items(root, "panels") {
-		for _, k := range []string{"datasource", "fieldConfig", "id", "options", "collapsed"} {
+		for _, k := range []string{"fieldConfig", "collapsed"} {
 			if _, v := yamlnode.Entry(p, k); v != nil {
 				return true
 			}
 		}
 		for _, t := range items(p, "targets") {
-			for _, k := range []string{"refId", "legendFormat", "datasource"} {
+			for _, k := range []string{"refId", "legendFormat"} {
 				if _, v := yamlnode.Entry(t, k); v != nil {
 					return true
 				}

@@ -258,3 +258,54 @@ func TestSplitOptions(t *testing.T) {
 		}
 	}
 }
+
+// Hostile imports: a huge or deeply nested expression is refused with a
+// warning or an error, never by exhausting the stack.
+func TestFromGrafanaHostileExpressions(t *testing.T) {
+	nested := strings.Repeat("(", 5_000_000) + `{a="b"}` + strings.Repeat(")", 5_000_000)
+	body := `{"title":"t","panels":[{"type":"logs","title":"p","datasource":{"type":"loki"},"targets":[{"refId":"A","expr":"` + strings.ReplaceAll(nested, `"`, `\"`) + `"}]}]}`
+	d, err := FromGrafana([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Panels) != 0 || !strings.Contains(strings.Join(d.Warnings, "\n"), "over the 16384 Argus takes") {
+		t.Errorf("panels %d, warnings %q: want the expression refused for its size", len(d.Panels), d.Warnings)
+	}
+
+	// Within the size cap, nesting is bounded by the LogQL parser.
+	nested = strings.Repeat("(", 5000) + `count_over_time({a="b"}[1m])` + strings.Repeat(")", 5000)
+	body = `{"title":"t","panels":[{"type":"timeseries","title":"p","datasource":{"type":"loki"},"targets":[{"refId":"A","expr":"` + strings.ReplaceAll(nested, `"`, `\"`) + `"}]}]}`
+	if _, err := FromGrafana([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+
+	// varRef looks for a closing bracket within maxVarRef bytes only, so a
+	// long run of unclosed references costs linear time (it was quadratic:
+	// minutes for a 10 MiB body).
+	refs := strings.Repeat("${", 1_000_000)
+	if _, n := varRef(refs); n != 0 {
+		t.Errorf("varRef found a reference in %q...", refs[:10])
+	}
+	if got := substitute(refs, "x").text; got != refs {
+		t.Errorf("substitute changed unclosed references")
+	}
+}
+
+// FromGrafana and Parse take bytes from HTTP requests and files: whatever
+// they are given, they return a dashboard or an error, never panic.
+func FuzzFromGrafana(f *testing.F) {
+	seed, err := os.ReadFile("testdata/grafana-shop.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"title":"t","panels":[{"type":"row","collapsed":true,"panels":[{"type":"stat","targets":[{"expr":"${a:regex} [[b]]"}]}]}]}`))
+	f.Add([]byte(`{"dashboard":{"templating":{"list":[{"type":"query","query":"label_values(up{job=~\"$job\"}, instance)"}]}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if d, err := FromGrafana(data); err == nil && d == nil {
+			t.Fatal("no dashboard and no error")
+		}
+		Parse("fuzz.json", data)
+		Parse("fuzz.yml", data)
+	})
+}

@@ -70,7 +70,9 @@ func or(lines ...int) int {
 }
 
 var (
-	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)*$`)
+	// idPattern: segments that start with a letter or digit, so none is
+	// "." or "..", which a URL path would resolve away.
+	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$`)
 	varNamePattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	panelTypesText  = strings.Join(panelTypes, ", ")
 	varTypesText    = strings.Join(varTypes, ", ")
