@@ -15,7 +15,9 @@ import { stepFor } from '../time';
 export function ServicesPage() {
   const { params } = useLocation();
   const range = useRange();
-  const filter = params.get('service') ?? '';
+  // A substring to narrow the list: this page's own, not the global service
+  // filter, which names one service exactly.
+  const filter = params.get('filter') ?? '';
   const win = windowFor(range.start, range.end);
   const step = stepFor(range, 60);
 
@@ -55,7 +57,7 @@ export function ServicesPage() {
             class="filter"
             placeholder="Filter services"
             value={filter}
-            onInput={(e) => setParams({ service: e.currentTarget.value }, true)}
+            onInput={(e) => setParams({ filter: e.currentTarget.value }, true)}
           />
         }
       >
