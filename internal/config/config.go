@@ -227,40 +227,18 @@ func parse(data []byte, dir string) (*Config, error) {
 	return cfg, nil
 }
 
-// loadRuleFiles expands the rule file globs and validates every file.
-func (c *Config) loadRuleFiles() []error {
-	var errs []error
-	c.ruleFiles = nil
-	for _, pattern := range c.RuleFiles {
-		if c.dir != "" && !filepath.IsAbs(pattern) {
-			pattern = filepath.Join(c.dir, pattern)
-		}
-		matches, err := filepath.Glob(pattern)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("rule_files: %q: %w", pattern, err))
-			continue
-		}
-		if len(matches) == 0 && !strings.ContainsAny(pattern, "*?[") {
-			errs = append(errs, fmt.Errorf("rule_files: %s: no such file", pattern))
-		}
-		c.ruleFiles = append(c.ruleFiles, matches...)
-	}
-	for _, err := range alert.CheckFiles(c.ruleFiles...) {
-		errs = append(errs, fmt.Errorf("rule_files: %w", err))
-	}
-	return errs
-}
+// configFile is a file a config key names: its path, and its name as the
+// config gives it (relative to the config's directory when given so).
+type configFile struct{ path, name string }
 
-// loadDashboardFiles expands the dashboard file globs, as loadRuleFiles
-// does, and loads every file. A file matched by two globs is loaded once.
-// Files are named, in errors and in the dashboards, by their path as the
-// config gives it: relative to the config's directory.
-func (c *Config) loadDashboardFiles() []error {
+// expandFiles expands the paths and globs of key (rule_files,
+// dashboard_files), relative to the config's directory, in order and each
+// file once. A path without glob characters must name a file.
+func (c *Config) expandFiles(key string, patterns []string) ([]configFile, []error) {
+	var files []configFile
 	var errs []error
-	var files []dashboard.File
 	seen := map[string]bool{}
-	c.dashboards = nil
-	for _, pattern := range c.DashboardFiles {
+	for _, pattern := range patterns {
 		full := pattern
 		relative := c.dir != "" && !filepath.IsAbs(pattern)
 		if relative {
@@ -268,11 +246,11 @@ func (c *Config) loadDashboardFiles() []error {
 		}
 		matches, err := filepath.Glob(full)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("dashboard_files: %q: %w", pattern, err))
+			errs = append(errs, fmt.Errorf("%s: %q: %w", key, pattern, err))
 			continue
 		}
 		if len(matches) == 0 && !strings.ContainsAny(pattern, "*?[") {
-			errs = append(errs, fmt.Errorf("dashboard_files: %s: no such file", pattern))
+			errs = append(errs, fmt.Errorf("%s: %s: no such file", key, pattern))
 		}
 		for _, m := range matches {
 			if seen[m] {
@@ -285,10 +263,35 @@ func (c *Config) loadDashboardFiles() []error {
 					name = rel
 				}
 			}
-			files = append(files, dashboard.File{Path: m, Name: name})
+			files = append(files, configFile{path: m, name: name})
 		}
 	}
-	ds, derrs := dashboard.LoadFiles(files)
+	return files, errs
+}
+
+// loadRuleFiles expands the rule file globs and validates every file.
+func (c *Config) loadRuleFiles() []error {
+	files, errs := c.expandFiles("rule_files", c.RuleFiles)
+	c.ruleFiles = nil
+	for _, f := range files {
+		c.ruleFiles = append(c.ruleFiles, f.path)
+	}
+	for _, err := range alert.CheckFiles(c.ruleFiles...) {
+		errs = append(errs, fmt.Errorf("rule_files: %w", err))
+	}
+	return errs
+}
+
+// loadDashboardFiles expands the dashboard file globs and loads every
+// file. Files are named, in errors and in the dashboards, by their path as
+// the config gives it: relative to the config's directory.
+func (c *Config) loadDashboardFiles() []error {
+	files, errs := c.expandFiles("dashboard_files", c.DashboardFiles)
+	dfiles := make([]dashboard.File, 0, len(files))
+	for _, f := range files {
+		dfiles = append(dfiles, dashboard.File{Path: f.path, Name: f.name})
+	}
+	ds, derrs := dashboard.LoadFiles(dfiles)
 	for _, err := range derrs {
 		errs = append(errs, fmt.Errorf("dashboard_files: %w", err))
 	}
