@@ -428,6 +428,9 @@ func printGuide(w io.Writer, httpAddr, frontend, inventory string) {
 Argus demo is running: Argus at %[1]s, the shop's frontend at %[2]s and
 inventory at %[3]s, and traffic flowing. Ctrl-C stops everything.
 
+Open %[1]s/ in a browser: services, the service map, traces, logs,
+metrics, dashboards and alerts.
+
 Grafana data sources:
   Prometheus  %[1]s
   Jaeger      %[1]s/jaeger
