@@ -115,8 +115,12 @@ test('the main pages draw in Firefox', async () => {
   await bidi.goto(`${base()}/traces?from=now-15m&service=frontend`);
   await wait('[data-testid=trace-row]');
 
-  const ids = (await (await fetch(`${base()}/jaeger/api/traces?service=frontend&operation=${encodeURIComponent('POST /orders')}&limit=1`)).json()) as { data: { traceID: string }[] };
-  await bidi.goto(`${base()}/traces/${ids.data[0].traceID}`);
+  // The newest trace may still wait for some of its spans: take the largest of the recent ones.
+  const found = (await (await fetch(`${base()}/jaeger/api/traces?service=frontend&operation=${encodeURIComponent('POST /orders')}&limit=20`)).json()) as {
+    data: { traceID: string; spans: unknown[] }[];
+  };
+  const largest = found.data.reduce((a, b) => (b.spans.length > a.spans.length ? b : a));
+  await bidi.goto(`${base()}/traces/${largest.traceID}`);
   await wait('[data-testid=span-row]', 2);
 
   await bidi.goto(`${base()}/logs?from=now-15m&query=${encodeURIComponent('{service_name="inventory"}')}`);
