@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -132,5 +133,11 @@ func TestServiceDashboard(t *testing.T) {
 	}
 	if strings.Contains(string(b), `"path"`) || strings.Contains(string(b), `"warnings"`) {
 		t.Errorf("JSON has empty optional fields: %s", b)
+	}
+}
+
+func TestServiceSummaryMatchesDashboard(t *testing.T) {
+	if got, want := serviceSummary("inventory"), Service("inventory").Summary(); !reflect.DeepEqual(got, want) {
+		t.Errorf("serviceSummary = %+v, Service().Summary() = %+v", got, want)
 	}
 }

@@ -30,8 +30,9 @@ func NewCatalog(services Services) *Catalog {
 	return c
 }
 
-// SetFiles replaces the dashboards loaded from files. The catalog keeps
-// the slice and the dashboards; the caller must not modify them after.
+// SetFiles replaces the dashboards loaded from files. The catalog keeps a
+// sorted copy of the slice, and the dashboards themselves, which the
+// caller must not modify after.
 func (c *Catalog) SetFiles(ds []*Dashboard) {
 	sorted := slices.Clone(ds)
 	slices.SortStableFunc(sorted, func(a, b *Dashboard) int {
@@ -54,7 +55,7 @@ func (c *Catalog) List(ctx context.Context) ([]Summary, error) {
 	out := make([]Summary, 0, 1+len(services)+len(files))
 	out = append(out, Argus().Summary())
 	for _, s := range services {
-		out = append(out, Service(s).Summary())
+		out = append(out, serviceSummary(s))
 	}
 	for _, d := range files {
 		out = append(out, d.Summary())

@@ -316,7 +316,7 @@ func filePositions(root *yaml.Node) *positions {
 	for _, v := range items(root, "variables") {
 		pos.variables = append(pos.variables, varPos{
 			item: v.Line, typ: lineOf(v, "type"), source: lineOf(v, "source"),
-			query: or(lineOf(v, "query"), lineOf(v, "labelName")), match: lineOf(v, "match"), options: or(lineOf(v, "options"), lineOf(v, "default")),
+			query: cmp.Or(lineOf(v, "query"), lineOf(v, "labelName")), match: lineOf(v, "match"), options: cmp.Or(lineOf(v, "options"), lineOf(v, "default")),
 		})
 	}
 	for _, p := range items(root, "panels") {

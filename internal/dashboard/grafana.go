@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -70,7 +71,7 @@ func FromGrafana(data []byte) (*Dashboard, error) {
 	templating, _ := root["templating"].(map[string]any)
 	for _, raw := range list(templating, "list") {
 		if m, ok := raw.(map[string]any); ok && str(m, "type") == "datasource" {
-			c.dsVars[str(m, "name")] = pluginOf(m["query"])
+			c.dsVars[str(m, "name")] = str(m, "query")
 		}
 	}
 	d := &Dashboard{
@@ -106,7 +107,7 @@ func FromGrafana(data []byte) (*Dashboard, error) {
 	if c.out != nil {
 		d.Panels = c.out
 	}
-	for _, name := range sortedKeys(c.dsVars) {
+	for _, name := range slices.Sorted(maps.Keys(c.dsVars)) {
 		if c.dsVarUsed[name] {
 			c.warn("variable %q chose the data source; it is left out: Argus queries its own Prometheus and Loki", name)
 		}
@@ -205,14 +206,6 @@ func pluginKind(plugin string) dsKind {
 		return dsUnknown
 	}
 	return dsUnsupported
-}
-
-// pluginOf reads a data source variable's plugin id.
-func pluginOf(q any) string {
-	if s, ok := q.(string); ok {
-		return s
-	}
-	return ""
 }
 
 // panelTypeMap maps Grafana panel types to Argus's.
@@ -624,15 +617,6 @@ func dedupe(ss []string) []string {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Accessors of decoded JSON that accept any shape: a field of the wrong

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -59,16 +60,6 @@ func at[T any](s []T, i int) T {
 	return zero
 }
 
-// or returns the first non-zero line.
-func or(lines ...int) int {
-	for _, l := range lines {
-		if l > 0 {
-			return l
-		}
-	}
-	return 0
-}
-
 var (
 	// idPattern: segments that start with a letter or digit, so none is
 	// "." or "..", which a URL path would resolve away.
@@ -115,41 +106,41 @@ func validate(d *Dashboard, pos *positions) []problem {
 		case VarQuery:
 			switch {
 			case v.Source != SourcePrometheus && v.Source != SourceLoki:
-				add(or(vp.source, vp.item), "%s: source %q: want %s", name, v.Source, validSourceText)
+				add(cmp.Or(vp.source, vp.item), "%s: source %q: want %s", name, v.Source, validSourceText)
 			case v.LabelName == "":
-				add(or(vp.query, vp.item), "%s: query %q: want label_values(label) or label_values(selector, label)", name, v.Query)
+				add(cmp.Or(vp.query, vp.item), "%s: query %q: want label_values(label) or label_values(selector, label)", name, v.Query)
 			default:
 				if !validLabelName(v.LabelName) {
-					add(or(vp.query, vp.item), "%s: %q is not a label name", name, v.LabelName)
+					add(cmp.Or(vp.query, vp.item), "%s: %q is not a label name", name, v.LabelName)
 				}
 				if v.Match != "" {
 					if err := checkSelector(v.Source, v.Match); err != nil {
-						add(or(vp.match, vp.query, vp.item), "%s: match: %v", name, err)
+						add(cmp.Or(vp.match, vp.query, vp.item), "%s: match: %v", name, err)
 					}
 				}
 			}
 		case VarCustom:
 			if len(v.Options) == 0 {
-				add(or(vp.options, vp.item), "%s: a custom variable needs options", name)
+				add(cmp.Or(vp.options, vp.item), "%s: a custom variable needs options", name)
 			}
 		case VarInterval:
 			if len(v.Options) == 0 {
-				add(or(vp.options, vp.item), "%s: an interval variable needs options", name)
+				add(cmp.Or(vp.options, vp.item), "%s: an interval variable needs options", name)
 			}
 			for _, o := range v.Options {
 				if _, err := model.ParseDuration(o); err != nil {
-					add(or(vp.options, vp.item), "%s: option %q is not a duration such as 5m", name, o)
+					add(cmp.Or(vp.options, vp.item), "%s: option %q is not a duration such as 5m", name, o)
 				}
 			}
 		case VarConstant:
 			if len(v.Options) != 1 {
-				add(or(vp.options, vp.item), "%s: a constant has one value (options or default)", name)
+				add(cmp.Or(vp.options, vp.item), "%s: a constant has one value (options or default)", name)
 			}
 		case VarTextbox:
 		case "":
 			add(vp.item, "%s: type missing: want one of %s", name, varTypesText)
 		default:
-			add(or(vp.typ, vp.item), "%s: type %q: want one of %s", name, v.Type, varTypesText)
+			add(cmp.Or(vp.typ, vp.item), "%s: type %q: want one of %s", name, v.Type, varTypesText)
 		}
 	}
 	unknownVars := func(line int, what, expr string) {
@@ -163,7 +154,7 @@ func validate(d *Dashboard, pos *positions) []problem {
 		v := &d.Variables[i]
 		if v.Type == VarQuery && v.Match != "" {
 			vp := at(pos.variables, i)
-			unknownVars(or(vp.match, vp.query, vp.item), fmt.Sprintf("variable %q: match", v.Name), v.Match)
+			unknownVars(cmp.Or(vp.match, vp.query, vp.item), fmt.Sprintf("variable %q: match", v.Name), v.Match)
 		}
 	}
 	for i := range d.Panels {
@@ -171,10 +162,10 @@ func validate(d *Dashboard, pos *positions) []problem {
 		pp := at(pos.panels, i)
 		name := panelName(i, p)
 		if !slices.Contains(panelTypes, p.Type) {
-			add(or(pp.typ, pp.item), "%s: type %q: want one of %s", name, p.Type, panelTypesText)
+			add(cmp.Or(pp.typ, pp.item), "%s: type %q: want one of %s", name, p.Type, panelTypesText)
 		}
 		if g := p.GridPos; g.X < 0 || g.Y < 0 || g.W < 1 || g.H < 1 || g.X+g.W > GridColumns {
-			add(or(pp.gridPos, pp.item), "%s: gridPos {x: %d, y: %d, w: %d, h: %d}: want x, y >= 0, w, h >= 1 and x+w <= %d",
+			add(cmp.Or(pp.gridPos, pp.item), "%s: gridPos {x: %d, y: %d, w: %d, h: %d}: want x, y >= 0, w, h >= 1 and x+w <= %d",
 				name, g.X, g.Y, g.W, g.H, GridColumns)
 		}
 		if len(p.Targets) == 0 {
@@ -187,9 +178,9 @@ func validate(d *Dashboard, pos *positions) []problem {
 			if len(p.Targets) > 1 {
 				what = fmt.Sprintf("%s, target %d", name, j+1)
 			}
-			exprLine := or(tp.expr, tp.item, pp.item)
+			exprLine := cmp.Or(tp.expr, tp.item, pp.item)
 			if t.Source != SourcePrometheus && t.Source != SourceLoki {
-				add(or(tp.source, tp.item, pp.item), "%s: source %q: want %s", what, t.Source, validSourceText)
+				add(cmp.Or(tp.source, tp.item, pp.item), "%s: source %q: want %s", what, t.Source, validSourceText)
 				continue
 			}
 			if strings.TrimSpace(t.Expr) == "" {
@@ -197,7 +188,7 @@ func validate(d *Dashboard, pos *positions) []problem {
 				continue
 			}
 			if p.Type == PanelLogs && t.Source != SourceLoki {
-				add(or(tp.source, exprLine), "%s: a logs panel shows Loki queries, not %s", what, t.Source)
+				add(cmp.Or(tp.source, exprLine), "%s: a logs panel shows Loki queries, not %s", what, t.Source)
 				continue
 			}
 			logQuery, err := checkExpr(t.Source, t.Expr)
