@@ -7,7 +7,7 @@ import { useAsync } from '../components/async';
 import { Link } from '../components/Link';
 import { Panel } from '../components/Panel';
 import { PromChart } from '../components/PromChart';
-import { formatMatchers, parseMatchers } from '../matchers';
+import { formatMatchers, parseMatchers, type Matcher } from '../matchers';
 import { href, setParams, useLocation, useRange } from '../router';
 import { formatTime, parseDuration, stepFor } from '../time';
 
@@ -76,6 +76,13 @@ function useUser(): [string, (v: string) => void] {
   return [u, (v: string) => (localStorage.setItem('argus.user', v), setU(v))];
 }
 
+/** silence creates a silence from now for duration ("2h"), or throws an error naming what is wrong. */
+async function silence(matchers: Matcher[], duration: string, createdBy: string, comment: string): Promise<void> {
+  const d = parseDuration(duration);
+  if (isNaN(d) || d <= 0) throw new Error(`invalid duration "${duration}": write it like 2h or 30m`);
+  await alerting.createSilence({ matchers, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + d).toISOString(), createdBy, comment });
+}
+
 /** An active alert joined with its fingerprint and acknowledgement from the history. */
 interface ActiveAlert extends PromAlert {
   fingerprint?: string;
@@ -131,10 +138,8 @@ function AlertCard({ alert: a, onChange }: { alert: ActiveAlert; onChange: () =>
         if (!a.fingerprint) throw new Error('this alert is not in the history yet; try again after its next evaluation');
         await alerting.ack(a.fingerprint, user, comment);
       } else {
-        const d = parseDuration(duration);
-        if (isNaN(d) || d <= 0) throw new Error(`invalid duration "${duration}": write it like 2h or 30m`);
         const matchers = Object.entries(a.labels).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true }));
-        await alerting.createSilence({ matchers, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + d).toISOString(), createdBy: user, comment });
+        await silence(matchers, duration, user, comment);
       }
       setForm(null);
       setComment('');
@@ -226,10 +231,7 @@ function Silences() {
     e.preventDefault();
     setError(undefined);
     try {
-      const ms = parseMatchers(matchers);
-      const d = parseDuration(duration);
-      if (isNaN(d) || d <= 0) throw new Error(`invalid duration "${duration}": write it like 2h or 30m`);
-      await alerting.createSilence({ matchers: ms, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + d).toISOString(), createdBy: user, comment });
+      await silence(parseMatchers(matchers), duration, user, comment);
       setMatchers('');
       setComment('');
       setReload(reload + 1);
