@@ -31,6 +31,90 @@ func bloomKey(column string, value []byte) uint64 {
 	return d.Sum64()
 }
 
+// keyHasher computes bloomKey for many values of one column: the name and
+// its zero byte are laid out once, and each value is hashed with them in
+// one call, cheaper than a streaming digest for the short values (words,
+// IDs) that dominate.
+type keyHasher struct {
+	buf    []byte
+	prefix int
+}
+
+func (h *keyHasher) reset(column string) {
+	h.buf = append(append(h.buf[:0], column...), 0)
+	h.prefix = len(h.buf)
+}
+
+// key returns bloomKey(column, v) for the column of the last reset.
+func (h *keyHasher) key(v []byte) uint64 {
+	h.buf = append(h.buf[:h.prefix], v...)
+	return xxhash.Sum64(h.buf)
+}
+
+// keySet collects the distinct bloom keys of a block, in the order first
+// added. Its table is open addressing over the keys themselves (they are
+// hashes already), with 0 marking an empty slot and the key 0 kept aside:
+// a block's words repeat a lot, and this costs a fraction of a map's
+// lookup.
+type keySet struct {
+	keys    []uint64 // distinct keys, in the order added
+	slots   []uint64 // len a power of two, at most half full
+	hasZero bool
+}
+
+// reset empties the set. The table is cleared, or replaced by a smaller
+// one when the last block filled little of it, so a small block after a
+// large one does not pay for clearing the large one's table.
+func (s *keySet) reset() {
+	if len(s.slots) > 1024 && len(s.keys)*8 < len(s.slots) {
+		s.slots = make([]uint64, max(1024, 1<<bits.Len(uint(4*len(s.keys)))))
+	} else {
+		clear(s.slots)
+	}
+	s.keys = s.keys[:0]
+	s.hasZero = false
+}
+
+func (s *keySet) add(k uint64) {
+	if k == 0 {
+		if !s.hasZero {
+			s.hasZero = true
+			s.keys = append(s.keys, 0)
+		}
+		return
+	}
+	if 2*(len(s.keys)+1) > len(s.slots) {
+		s.grow()
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case k:
+			return
+		case 0:
+			s.slots[i] = k
+			s.keys = append(s.keys, k)
+			return
+		}
+	}
+}
+
+func (s *keySet) grow() {
+	old := s.slots
+	s.slots = make([]uint64, max(1024, 2*len(old)))
+	mask := uint64(len(s.slots) - 1)
+	for _, k := range old {
+		if k == 0 {
+			continue
+		}
+		i := k & mask
+		for s.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = k
+	}
+}
+
 // bloomFilter is a bit set of 64-bit words.
 type bloomFilter []uint64
 

@@ -3,7 +3,9 @@ package colstore
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -101,6 +103,43 @@ func TestTextBloomSkipsBlocks(t *testing.T) {
 		}
 		if got != tc.rows {
 			t.Errorf("%q: %d rows, want %d", tc.filter.Value, got, tc.rows)
+		}
+	}
+}
+
+func TestKeyHasherMatchesBloomKey(t *testing.T) {
+	var h keyHasher
+	for _, col := range []string{"body", "trace_id", ""} {
+		h.reset(col)
+		for _, v := range []string{"", "a", "ECONNRESET", strings.Repeat("x", 100)} {
+			if got, want := h.key([]byte(v)), bloomKey(col, []byte(v)); got != want {
+				t.Errorf("key(%q, %q) = %x, want %x", col, v, got, want)
+			}
+		}
+	}
+}
+
+func TestKeySetKeepsDistinctKeysInOrder(t *testing.T) {
+	var s keySet
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{100000, 10, 5000, 0, 3, 200000, 50000, 1} {
+		s.reset()
+		var want []uint64
+		seen := map[uint64]bool{}
+		for range n {
+			// Few distinct values, many repeats, and the key 0.
+			k := rng.Uint64N(uint64(n/3+2)) * 0x9e3779b97f4a7c15
+			s.add(k)
+			if !seen[k] {
+				seen[k] = true
+				want = append(want, k)
+			}
+		}
+		if !slices.Equal(s.keys, want) {
+			t.Fatalf("n=%d: %d keys, want %d", n, len(s.keys), len(want))
+		}
+		if l := len(s.slots); l&(l-1) != 0 {
+			t.Fatalf("n=%d: table of %d slots, not a power of two", n, l)
 		}
 	}
 }

@@ -53,7 +53,10 @@ func FuzzReadPart(f *testing.F) {
 		}
 		defer p.decRef()
 		it := &partIterator{p: p, dec: dec}
-		for it.next() {
+		for more := len(p.meta.blocks) > 0; more; more = it.next() {
+			if !it.loaded && !it.load() {
+				break
+			}
 		}
 	})
 }

@@ -61,6 +61,8 @@ func (s *Store) mergeAll() {
 // mergeOnce merges one set of parts in some partition. It reports whether
 // it did anything (so the caller loops until nothing is left to merge).
 func (s *Store) mergeOnce() bool {
+	s.mergeMu.Lock()
+	defer s.mergeMu.Unlock()
 	parts, _ := s.partitionsIn(math.MinInt64, math.MaxInt64)
 	for _, p := range parts {
 		p.mu.RLock()
@@ -95,16 +97,16 @@ func (s *Store) mergeParts(p *partition, srcs []*part) error {
 		ids[i] = pt.meta.id
 		rows += pt.meta.rows
 	}
-	merged, err := s.writePart(p, ids, func(add func(*Row, uint64) error) error {
+	copied := 0 // rows in blocks copied as stored
+	merged, err := s.writePart(p, ids, func(pw *partWriter) error {
 		its := make([]*partIterator, 0, len(srcs))
 		for _, pt := range srcs {
-			it := &partIterator{p: pt, dec: s.zdec}
-			if it.next() {
-				its = append(its, it)
-			} else if it.err != nil {
-				return it.err
+			if len(pt.meta.blocks) > 0 {
+				its = append(its, &partIterator{p: pt, dec: s.zdec})
 			}
 		}
+		var buf []byte
+		copied = 0
 		for len(its) > 0 {
 			// Few sources: a linear scan for the smallest beats a heap.
 			mi := 0
@@ -114,13 +116,24 @@ func (s *Store) mergeParts(p *partition, srcs []*part) error {
 				}
 			}
 			it := its[mi]
-			if err := add(&it.row, it.hash()); err != nil {
-				return err
-			}
-			if !it.next() {
-				if it.err != nil {
+			var more bool
+			if !it.loaded && it.blockAlone(its) {
+				var err error
+				if buf, err = pw.copyBlock(it.p, it.current(), buf); err != nil {
+					return err
+				}
+				copied += it.current().rows
+				more = it.skipBlock()
+			} else {
+				if !it.loaded && !it.load() {
 					return it.err
 				}
+				if err := pw.add(&it.row, it.hash()); err != nil {
+					return err
+				}
+				more = it.next()
+			}
+			if !more {
 				its = slices.Delete(its, mi, mi+1)
 			}
 		}
@@ -148,24 +161,37 @@ func (s *Store) mergeParts(p *partition, srcs []*part) error {
 	}
 	s.metrics.merges.Inc()
 	s.metrics.mergedRows.Add(float64(rows))
+	s.metrics.mergeCopiedRows.Add(float64(copied))
 	s.metrics.mergeSeconds.Observe(time.Since(start).Seconds())
 	return nil
 }
 
 // partIterator yields a part's rows in stored (stream, time) order, one
-// block decoded at a time. Row values alias the decoded block.
+// block decoded at a time. Row values alias the decoded block. A block is
+// decoded only when its rows are needed (load): a merge copies a block
+// that needs no interleaving without decoding it.
 type partIterator struct {
-	p     *part
-	dec   *zstd.Decoder
-	block int
-	i     int
-	cols  []decodedColumn
-	row   Row
-	err   error
+	p      *part
+	dec    *zstd.Decoder
+	block  int
+	i      int
+	loaded bool // whether block is decoded and row is its row i
+	cols   []decodedColumn
+	row    Row
+	err    error
 }
 
-func (it *partIterator) hash() uint64 {
-	return it.p.meta.streams[it.p.meta.blocks[it.block].stream].hash
+func (it *partIterator) current() *blockHeader { return &it.p.meta.blocks[it.block] }
+
+func (it *partIterator) hash() uint64 { return it.p.meta.streams[it.current().stream].hash }
+
+// time is the time of the next row: before its block is loaded, the
+// block's earliest.
+func (it *partIterator) time() int64 {
+	if it.loaded {
+		return it.row.Time
+	}
+	return it.current().minTime
 }
 
 func (it *partIterator) less(o *partIterator) bool {
@@ -173,39 +199,77 @@ func (it *partIterator) less(o *partIterator) bool {
 	if a != b {
 		return a < b
 	}
-	return it.row.Time < o.row.Time
+	return it.time() < o.time()
 }
 
-// next advances to the next row; false at the end or on error (it.err).
-func (it *partIterator) next() bool {
-	m := it.p.meta
-	if it.cols != nil {
-		it.i++
-		if it.i < m.blocks[it.block].rows {
-			it.fill()
-			return true
-		}
-		it.block++
+// Blocks smaller than these are rewritten by a merge even when they could
+// be copied, so the small blocks flushes leave at the end of each stream
+// are combined with their neighbours.
+const (
+	minCopyRows  = maxBlockRows / 2
+	minCopyBytes = maxBlockBytes / 2
+)
+
+// blockAlone reports whether the iterator's next block, not yet loaded,
+// can go into a merged part as it is: it is large enough, and no other
+// source has a row of its stream within its time range. its is every
+// source, it among them, with it the smallest.
+func (it *partIterator) blockAlone(its []*partIterator) bool {
+	b := it.current()
+	var size uint64
+	for i := range b.columns {
+		size += b.columns[i].rawSize
 	}
-	if it.block >= len(m.blocks) {
+	if b.rows < minCopyRows && size < minCopyBytes {
 		return false
 	}
-	b := &m.blocks[it.block]
+	h := it.hash()
+	for _, o := range its {
+		if o != it && o.hash() == h && o.time() <= b.maxTime {
+			return false
+		}
+	}
+	return true
+}
+
+// load decodes the current block and makes row its first row; false on
+// error (it.err).
+func (it *partIterator) load() bool {
+	b := it.current()
 	if cap(it.cols) < len(b.columns) {
 		it.cols = make([]decodedColumn, len(b.columns))
 	}
 	it.cols = it.cols[:len(b.columns)]
 	for ci := range b.columns {
 		dc := &it.cols[ci]
-		dc.key = m.columns[b.columns[ci].column]
+		dc.key = it.p.meta.columns[b.columns[ci].column]
 		dc.buf, dc.raw, it.err = it.p.readColumn(&dc.vals, b, &b.columns[ci], it.dec, dc.buf, dc.raw)
 		if it.err != nil {
 			return false
 		}
 	}
 	it.i = 0
+	it.loaded = true
 	it.fill()
 	return true
+}
+
+// next moves past the current row of a loaded block; false at the end of
+// the part. The next block is left unloaded.
+func (it *partIterator) next() bool {
+	if it.i+1 < it.current().rows {
+		it.i++
+		it.fill()
+		return true
+	}
+	return it.skipBlock()
+}
+
+// skipBlock moves to the next block, unloaded; false at the end.
+func (it *partIterator) skipBlock() bool {
+	it.loaded = false
+	it.block++
+	return it.block < len(it.p.meta.blocks)
 }
 
 // fill sets it.row to row it.i of the current block, leaving out zero

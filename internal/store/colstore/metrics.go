@@ -18,6 +18,7 @@ type metrics struct {
 	flushSeconds      prometheus.Histogram
 	merges            prometheus.Counter
 	mergedRows        prometheus.Counter
+	mergeCopiedRows   prometheus.Counter
 	mergeErrors       prometheus.Counter
 	mergeSeconds      prometheus.Histogram
 	searchSeconds     prometheus.Histogram
@@ -52,7 +53,8 @@ func newMetrics(s *Store, name string, reg prometheus.Registerer) *metrics {
 		flushErrors:       counter("flush_errors_total", "Flushes that failed and will be retried."),
 		flushSeconds:      histogram("flush_duration_seconds", "Time to write one partition's memtable as a part."),
 		merges:            counter("merges_total", "Background merges completed."),
-		mergedRows:        counter("merged_rows_total", "Rows rewritten by background merges."),
+		mergedRows:        counter("merged_rows_total", "Rows of the parts background merges replaced."),
+		mergeCopiedRows:   counter("merge_copied_rows_total", "Rows background merges copied in blocks as stored, without decoding them."),
 		mergeErrors:       counter("merge_errors_total", "Background merges that failed."),
 		mergeSeconds:      histogram("merge_duration_seconds", "Time of one background merge."),
 		searchSeconds:     histogram("search_duration_seconds", "Time of one search."),
@@ -63,7 +65,7 @@ func newMetrics(s *Store, name string, reg prometheus.Registerer) *metrics {
 	}
 	m.collectors = []prometheus.Collector{
 		m.rowsWritten, m.walBytes, m.overloaded, m.flushes, m.flushErrors, m.flushSeconds,
-		m.merges, m.mergedRows, m.mergeErrors, m.mergeSeconds, m.searchSeconds,
+		m.merges, m.mergedRows, m.mergeCopiedRows, m.mergeErrors, m.mergeSeconds, m.searchSeconds,
 		m.quarantined, m.corruptBlocks, m.walCorrupt, m.partitionsDropped,
 		gauge("parts", "Part files being served.", func() float64 { return float64(s.Stats().Parts) }),
 		gauge("part_bytes", "Bytes of the part files being served.", func() float64 { return float64(s.Stats().PartBytes) }),

@@ -278,12 +278,8 @@ func (p *part) decRef() {
 // is reused for the file bytes and raw for the decompressed payload; the
 // returned raw must stay unmodified while c is in use.
 func (p *part) readColumn(c *columnValues, b *blockHeader, ch *columnHeader, dec *zstd.Decoder, buf, raw []byte) (bufOut, rawOut []byte, err error) {
-	buf = grow(buf, int(ch.size))
-	if _, err := p.f.ReadAt(buf, int64(ch.offset)); err != nil {
-		return buf, raw, fmt.Errorf("read part %s: %w", p.path, err)
-	}
-	if crc32.Checksum(buf, crcTable) != ch.crc {
-		return buf, raw, fmt.Errorf("part %s: %w: column block checksum mismatch at offset %d", p.path, errCorrupt, ch.offset)
+	if buf, err = p.readRaw(buf, ch); err != nil {
+		return buf, raw, err
 	}
 	payload := buf
 	if ch.compressed {
@@ -298,6 +294,19 @@ func (p *part) readColumn(c *columnValues, b *blockHeader, ch *columnHeader, dec
 		return buf, raw, fmt.Errorf("part %s: %w", p.path, err)
 	}
 	return buf, raw, nil
+}
+
+// readRaw reads one column block's stored bytes into buf (grown as
+// needed) and checks them against their checksum.
+func (p *part) readRaw(buf []byte, ch *columnHeader) ([]byte, error) {
+	buf = grow(buf, int(ch.size))
+	if _, err := p.f.ReadAt(buf, int64(ch.offset)); err != nil {
+		return buf, fmt.Errorf("read part %s: %w", p.path, err)
+	}
+	if crc32.Checksum(buf, crcTable) != ch.crc {
+		return buf, fmt.Errorf("part %s: %w: column block checksum mismatch at offset %d", p.path, errCorrupt, ch.offset)
+	}
+	return buf, nil
 }
 
 func grow(b []byte, n int) []byte {

@@ -92,11 +92,17 @@ type partWriter struct {
 	times     []int64
 	cols      []*colBuilder
 	colByKey  map[colKey]*colBuilder
-	bytes     int
-	bloomKeys []uint64
-	vals      [][]byte
-	block     []byte
-	bloomSeen map[uint64]struct{}
+	// byPos[i] is the builder the previous row's field i went to: rows of
+	// one stream usually list the same fields in the same order, so this
+	// spares most map lookups.
+	byPos []*colBuilder
+	// spare holds builders of earlier blocks, reused with their buffers.
+	spare  []*colBuilder
+	bytes  int
+	keys   keySet
+	hasher keyHasher
+	vals   [][]byte
+	block  []byte
 }
 
 func newPartWriter(path string, id uint64, sources []uint64, z *zstd.Encoder) (*partWriter, error) {
@@ -113,7 +119,6 @@ func newPartWriter(path string, id uint64, sources []uint64, z *zstd.Encoder) (*
 		colIdx:    map[colKey]int{},
 		colByKey:  map[colKey]*colBuilder{},
 		curStream: -1,
-		bloomSeen: map[uint64]struct{}{},
 	}
 	var hdr [partHeaderSize]byte
 	copy(hdr[:], partMagic)
@@ -131,10 +136,11 @@ func (pw *partWriter) write(b []byte) error {
 	return err
 }
 
-// add appends one row. hash must be streamHash(r.Stream).
-func (pw *partWriter) add(r *Row, hash uint64) error {
+// streamIndex returns the index of a stream in the part's stream table,
+// adding it (with copies of its labels) on first use.
+func (pw *partWriter) streamIndex(labels []Label, hash uint64) int {
 	si, ok := pw.streamIdx[hash]
-	if ok && !labelsEqual(pw.meta.streams[si].labels, r.Stream) {
+	if ok && !labelsEqual(pw.meta.streams[si].labels, labels) {
 		// A hash collision: give the second stream a distinct index. Its
 		// rows may then be split over blocks, which readers handle.
 		ok = false
@@ -142,12 +148,18 @@ func (pw *partWriter) add(r *Row, hash uint64) error {
 	if !ok {
 		si = len(pw.meta.streams)
 		pw.streamIdx[hash] = si
-		pw.meta.streams = append(pw.meta.streams, partStream{hash: hash, labels: slices.Clone(r.Stream)})
+		pw.meta.streams = append(pw.meta.streams, partStream{hash: hash, labels: slices.Clone(labels)})
 		for i := range pw.meta.streams[si].labels {
 			l := &pw.meta.streams[si].labels[i]
 			l.Name, l.Value = cloneString(l.Name), cloneString(l.Value)
 		}
 	}
+	return si
+}
+
+// add appends one row. hash must be streamHash(r.Stream).
+func (pw *partWriter) add(r *Row, hash uint64) error {
+	si := pw.streamIndex(r.Stream, hash)
 	if si != pw.curStream || len(pw.times) >= maxBlockRows || pw.bytes >= maxBlockBytes {
 		if err := pw.flushBlock(); err != nil {
 			return err
@@ -158,15 +170,16 @@ func (pw *partWriter) add(r *Row, hash uint64) error {
 	pw.times = append(pw.times, r.Time)
 	for i := range r.Fields {
 		f := &r.Fields[i]
-		k := colKey{f.Name, f.Type}
-		c := pw.colByKey[k]
-		if c == nil {
-			c = &colBuilder{key: colKey{cloneString(f.Name), f.Type}}
-			pw.colByKey[c.key] = c
-			pw.cols = append(pw.cols, c)
-			// Earlier rows of the block lack this column: zero values.
-			for j := 0; j < row; j++ {
-				c.appendZero()
+		var c *colBuilder
+		if i < len(pw.byPos) {
+			c = pw.byPos[i]
+		}
+		if c == nil || c.key.name != f.Name || c.key.typ != f.Type {
+			c = pw.builder(colKey{f.Name, f.Type}, row)
+			if i < len(pw.byPos) {
+				pw.byPos[i] = c
+			} else {
+				pw.byPos = append(pw.byPos, c)
 			}
 		}
 		if c.set {
@@ -194,6 +207,29 @@ func (pw *partWriter) add(r *Row, hash uint64) error {
 		c.set = false
 	}
 	return nil
+}
+
+// builder returns the block's builder of column k, starting one (with
+// zero values for the block's first rows rows) if the block has none.
+func (pw *partWriter) builder(k colKey, rows int) *colBuilder {
+	if c := pw.colByKey[k]; c != nil {
+		return c
+	}
+	var c *colBuilder
+	if n := len(pw.spare); n > 0 {
+		c = pw.spare[n-1]
+		pw.spare = pw.spare[:n-1]
+		*c = colBuilder{ints: c.ints[:0], data: c.data[:0], ends: c.ends[:0]}
+	} else {
+		c = &colBuilder{}
+	}
+	c.key = colKey{cloneString(k.name), k.typ}
+	pw.colByKey[c.key] = c
+	pw.cols = append(pw.cols, c)
+	for range rows {
+		c.appendZero()
+	}
+	return c
 }
 
 func (c *colBuilder) appendZero() {
@@ -233,8 +269,7 @@ func (pw *partWriter) flushBlock() error {
 	slices.SortFunc(pw.cols, func(a, b *colBuilder) int {
 		return cmp.Or(cmp.Compare(a.key.name, b.key.name), cmp.Compare(a.key.typ, b.key.typ))
 	})
-	pw.bloomKeys = pw.bloomKeys[:0]
-	clear(pw.bloomSeen)
+	pw.keys.reset()
 	if err := pw.writeColumn(&b, colKey{timeColumn, TypeInt}, &columnValues{typ: TypeInt, ints: pw.times}); err != nil {
 		return err
 	}
@@ -243,16 +278,17 @@ func (pw *partWriter) flushBlock() error {
 		if c.key.typ != TypeInt {
 			pw.vals = c.values(pw.vals)
 			cv.vals = pw.vals
+			pw.hasher.reset(c.key.name)
 			switch c.key.typ {
 			case TypeString, TypeID:
 				for _, v := range pw.vals {
 					if len(v) > 0 {
-						pw.addBloomKey(bloomKey(c.key.name, v))
+						pw.keys.add(pw.hasher.key(v))
 					}
 				}
 			case TypeText:
 				for _, v := range pw.vals {
-					forEachWord(v, func(start, end int) { pw.addBloomKey(bloomKey(c.key.name, v[start:end])) })
+					forEachWord(v, func(start, end int) { pw.keys.add(pw.hasher.key(v[start:end])) })
 				}
 			}
 		}
@@ -260,30 +296,32 @@ func (pw *partWriter) flushBlock() error {
 			return err
 		}
 	}
-	b.bloom = newBloomFilter(pw.bloomKeys)
+	b.bloom = newBloomFilter(pw.keys.keys)
 	pw.meta.blocks = append(pw.meta.blocks, b)
 
 	pw.times = pw.times[:0]
+	pw.spare = append(pw.spare, pw.cols...)
 	pw.cols = pw.cols[:0]
 	clear(pw.colByKey)
+	clear(pw.byPos)
 	pw.bytes = 0
 	return nil
 }
 
-func (pw *partWriter) addBloomKey(k uint64) {
-	if _, dup := pw.bloomSeen[k]; !dup {
-		pw.bloomSeen[k] = struct{}{}
-		pw.bloomKeys = append(pw.bloomKeys, k)
-	}
-}
-
-func (pw *partWriter) writeColumn(b *blockHeader, k colKey, cv *columnValues) error {
+// columnIndex returns the index of a column in the part's column table,
+// adding it on first use.
+func (pw *partWriter) columnIndex(k colKey) int {
 	ci, ok := pw.colIdx[k]
 	if !ok {
 		ci = len(pw.meta.columns)
 		pw.colIdx[k] = ci
 		pw.meta.columns = append(pw.meta.columns, k)
 	}
+	return ci
+}
+
+func (pw *partWriter) writeColumn(b *blockHeader, k colKey, cv *columnValues) error {
+	ci := pw.columnIndex(k)
 	var h encodedColumn
 	pw.block, h = pw.enc.encode(pw.block[:0], cv)
 	b.columns = append(b.columns, columnHeader{
@@ -298,6 +336,45 @@ func (pw *partWriter) writeColumn(b *blockHeader, k colKey, cv *columnValues) er
 		crc:        crc32.Checksum(pw.block, crcTable),
 	})
 	return pw.write(pw.block)
+}
+
+// copyBlock appends block b of part src as it is stored: its column
+// blocks are copied byte for byte (their checksums checked on the way) and
+// its bloom filter is shared, so a merge spends no decoding, tokenizing or
+// compression on a block whose rows need no interleaving with another
+// part's. buf is scratch space, returned for reuse. Rows added before the
+// call form a block of their own.
+func (pw *partWriter) copyBlock(src *part, b *blockHeader, buf []byte) ([]byte, error) {
+	if err := pw.flushBlock(); err != nil {
+		return buf, err
+	}
+	pw.curStream = -1
+	st := &src.meta.streams[b.stream]
+	nb := blockHeader{
+		stream:  pw.streamIndex(st.labels, st.hash),
+		rows:    b.rows,
+		minTime: b.minTime,
+		maxTime: b.maxTime,
+		columns: make([]columnHeader, len(b.columns)),
+		bloom:   b.bloom, // immutable once written
+	}
+	for i, ch := range b.columns {
+		var err error
+		if buf, err = src.readRaw(buf, &ch); err != nil {
+			return buf, err
+		}
+		ch.column = pw.columnIndex(src.meta.columns[ch.column])
+		ch.offset = pw.off
+		nb.columns[i] = ch
+		if err := pw.write(buf); err != nil {
+			return buf, err
+		}
+	}
+	pw.meta.rows += uint64(nb.rows)
+	pw.meta.minTime = min(pw.meta.minTime, nb.minTime)
+	pw.meta.maxTime = max(pw.meta.maxTime, nb.maxTime)
+	pw.meta.blocks = append(pw.meta.blocks, nb)
+	return buf, nil
 }
 
 // finish writes the index and footer, syncs, and closes the file. It

@@ -87,6 +87,7 @@ type Store struct {
 	pendingBytes atomic.Int64 // memtable plus frozen bytes
 
 	flushMu  sync.Mutex // serialises flushes
+	mergeMu  sync.Mutex // serialises merges, so no two pick the same parts
 	flushNow chan struct{}
 	mergeNow chan struct{}
 	stop     chan struct{}
@@ -552,8 +553,8 @@ func (s *Store) flushPartition(p *partition) error {
 		return nil
 	}
 	start := time.Now()
-	pt, err := s.writePart(p, nil, func(add func(*Row, uint64) error) error {
-		return writeSorted(frozen, add)
+	pt, err := s.writePart(p, nil, func(pw *partWriter) error {
+		return writeSorted(frozen, pw.add)
 	})
 	if err != nil {
 		return fmt.Errorf("flush partition %s: %w", filepath.Base(p.dir), err)
@@ -635,9 +636,10 @@ func writeSorted(batches []frozenBatch, add func(*Row, uint64) error) error {
 	return nil
 }
 
-// writePart writes a new part into p from rows that produce gives in
-// (stream, time) order, and opens it. It returns nil if there were no rows.
-func (s *Store) writePart(p *partition, sources []uint64, produce func(add func(*Row, uint64) error) error) (*part, error) {
+// writePart writes a new part into p, which produce fills through the
+// writer in (stream, time) order, and opens it. It returns nil if there
+// were no rows.
+func (s *Store) writePart(p *partition, sources []uint64, produce func(pw *partWriter) error) (*part, error) {
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -648,7 +650,7 @@ func (s *Store) writePart(p *partition, sources []uint64, produce func(add func(
 	if err != nil {
 		return nil, err
 	}
-	if err := produce(pw.add); err != nil {
+	if err := produce(pw); err != nil {
 		pw.abort()
 		return nil, err
 	}
