@@ -165,7 +165,7 @@ func New(opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("open metrics store: %w", err)
 	}
 	opened = append(opened, a.metricsStore.Close)
-	if a.exemplarStore, err = a.openColumnStore("exemplars", "exemplar store"); err != nil {
+	if a.exemplarStore, err = a.openColumnStore("exemplars", "exemplar store", 0); err != nil {
 		return nil, err
 	}
 	opened = append(opened, a.exemplarStore.Close)
@@ -174,7 +174,7 @@ func New(opts Options) (_ *App, err error) {
 	// exemplars the TSDB accepts are kept for the retention.
 	appendable := exemplarStore.Appendable(a.metricsStore.DB())
 	a.deriver = derive.New(deriveOptions(cfg, appendable, a.log.With("component", "derive"), a.registry))
-	if a.traceStore, err = a.openColumnStore("traces", "trace store"); err != nil {
+	if a.traceStore, err = a.openColumnStore("traces", "trace store", 0); err != nil {
 		return nil, err
 	}
 	opened = append(opened, a.traceStore.Close)
@@ -189,7 +189,7 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.logStore, err = a.openColumnStore("logs", "log store"); err != nil {
+	if a.logStore, err = a.openColumnStore("logs", "log store", logs.BlockRows); err != nil {
 		return nil, err
 	}
 	opened = append(opened, a.logStore.Close)
@@ -202,7 +202,7 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.alertStore, err = a.openColumnStore("alerts", "alert store"); err != nil {
+	if a.alertStore, err = a.openColumnStore("alerts", "alert store", 0); err != nil {
 		return nil, err
 	}
 	opened = append(opened, a.alertStore.Close)
@@ -211,7 +211,7 @@ func New(opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.externalURL = &url.URL{Scheme: "http"}
-	if a.actionStore, err = a.openColumnStore("actions", "actions audit store"); err != nil {
+	if a.actionStore, err = a.openColumnStore("actions", "actions audit store", 0); err != nil {
 		return nil, err
 	}
 	opened = append(opened, a.actionStore.Close)
@@ -349,11 +349,13 @@ func New(opts Options) (_ *App, err error) {
 
 // openColumnStore opens the column store of one signal under the data
 // directory, with the retention and flush interval every store shares;
-// what names it in errors.
-func (a *App) openColumnStore(name, what string) (*colstore.Store, error) {
+// what names it in errors, and blockRows is its block size (0: the
+// column store's default).
+func (a *App) openColumnStore(name, what string, blockRows int) (*colstore.Store, error) {
 	cs, err := colstore.Open(colstore.Options{
 		Dir:           filepath.Join(a.opts.DataDir, name),
 		Name:          name,
+		BlockRows:     blockRows,
 		Retention:     a.opts.Retention,
 		FlushInterval: a.opts.FlushInterval,
 		Logger:        a.log,

@@ -117,7 +117,7 @@ func (s *Store) mergeParts(p *partition, srcs []*part) error {
 			}
 			it := its[mi]
 			var more bool
-			if !it.loaded && it.blockAlone(its) {
+			if !it.loaded && it.blockAlone(its, s.opts.BlockRows/2) {
 				var err error
 				if buf, err = pw.copyBlock(it.p, it.current(), buf); err != nil {
 					return err
@@ -202,19 +202,18 @@ func (it *partIterator) less(o *partIterator) bool {
 	return it.time() < o.time()
 }
 
-// Blocks smaller than these are rewritten by a merge even when they could
-// be copied, so the small blocks flushes leave at the end of each stream
-// are combined with their neighbours.
-const (
-	minCopyRows  = maxBlockRows / 2
-	minCopyBytes = maxBlockBytes / 2
-)
+// A block with fewer rows than half the store's block size and less than
+// minCopyBytes is rewritten by a merge even when it could be copied, so the
+// small blocks flushes leave at the end of each stream are combined with
+// their neighbours.
+const minCopyBytes = maxBlockBytes / 2
 
 // blockAlone reports whether the iterator's next block, not yet loaded,
-// can go into a merged part as it is: it is large enough, and no other
-// source has a row of its stream within its time range. its is every
-// source, it among them, with it the smallest.
-func (it *partIterator) blockAlone(its []*partIterator) bool {
+// can go into a merged part as it is: it holds at least minCopyRows rows
+// (or minCopyBytes), and no other source has a row of its stream within
+// its time range. its is every source, it among them, with it the
+// smallest.
+func (it *partIterator) blockAlone(its []*partIterator, minCopyRows int) bool {
 	b := it.current()
 	var size uint64
 	for i := range b.columns {

@@ -81,8 +81,8 @@ func TestMergeCopiesWholeBlocks(t *testing.T) {
 	}
 	// The first two flushes' full blocks of "big" lie alone in time; the
 	// third's overlaps the fourth's, and every other block is small.
-	if got := testutil.ToFloat64(s.metrics.mergeCopiedRows); got != 2*maxBlockRows {
-		t.Errorf("copied %v rows, want %d", got, 2*maxBlockRows)
+	if got := testutil.ToFloat64(s.metrics.mergeCopiedRows); got != float64(2*s.opts.BlockRows) {
+		t.Errorf("copied %v rows, want %d", got, 2*s.opts.BlockRows)
 	}
 
 	// The merged part keeps the order later merges rely on, and no block
@@ -102,7 +102,7 @@ func TestMergeCopiesWholeBlocks(t *testing.T) {
 		if !it.loaded && !it.load() {
 			t.Fatal(it.err)
 		}
-		if it.i == 0 && it.current().rows > maxBlockRows {
+		if it.i == 0 && it.current().rows > s.opts.BlockRows {
 			t.Fatalf("block of %d rows", it.current().rows)
 		}
 		h := it.hash()

@@ -33,7 +33,9 @@ const (
 	streamColumn = "_stream"
 
 	// maxBlockRows bounds a block so a point lookup decodes little, while
-	// still giving zstd and the dictionaries enough rows to work with.
+	// still giving zstd and the dictionaries enough rows to work with. It
+	// is the format's limit and the default; a store may choose smaller
+	// blocks (Options.BlockRows).
 	maxBlockRows = 8192
 	// maxBlockBytes bounds the uncompressed values of one block.
 	maxBlockBytes = 4 << 20
@@ -78,11 +80,12 @@ type colBuilder struct {
 
 // partWriter writes one part file from rows given in (stream, time) order.
 type partWriter struct {
-	f    *os.File
-	w    *bufio.Writer
-	off  uint64
-	enc  columnEncoder
-	meta partMeta
+	f         *os.File
+	w         *bufio.Writer
+	off       uint64
+	enc       columnEncoder
+	meta      partMeta
+	blockRows int // most rows per block
 
 	streamIdx map[uint64]int // stream hash to index in meta.streams
 	colIdx    map[colKey]int // column key to index in meta.columns
@@ -105,7 +108,7 @@ type partWriter struct {
 	block  []byte
 }
 
-func newPartWriter(path string, id uint64, sources []uint64, z *zstd.Encoder) (*partWriter, error) {
+func newPartWriter(path string, id uint64, sources []uint64, z *zstd.Encoder, blockRows int) (*partWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
@@ -119,6 +122,7 @@ func newPartWriter(path string, id uint64, sources []uint64, z *zstd.Encoder) (*
 		colIdx:    map[colKey]int{},
 		colByKey:  map[colKey]*colBuilder{},
 		curStream: -1,
+		blockRows: blockRows,
 	}
 	var hdr [partHeaderSize]byte
 	copy(hdr[:], partMagic)
@@ -160,7 +164,7 @@ func (pw *partWriter) streamIndex(labels []Label, hash uint64) int {
 // add appends one row. hash must be streamHash(r.Stream).
 func (pw *partWriter) add(r *Row, hash uint64) error {
 	si := pw.streamIndex(r.Stream, hash)
-	if si != pw.curStream || len(pw.times) >= maxBlockRows || pw.bytes >= maxBlockBytes {
+	if si != pw.curStream || len(pw.times) >= pw.blockRows || pw.bytes >= maxBlockBytes {
 		if err := pw.flushBlock(); err != nil {
 			return err
 		}

@@ -85,7 +85,8 @@ type Query struct {
 	// means no upper bound.
 	MinTime, MaxTime int64
 	// Stream, when set, is called once per stream (per part) and selects
-	// the streams whose rows are considered.
+	// the streams whose rows are considered. It is called on the
+	// goroutine that called Search, never at the same time as its fn.
 	Stream  func(labels []Label) bool
 	Filters []Filter
 	// Columns lists the fields to return. nil returns every field; an
@@ -218,13 +219,82 @@ func (s *searcher) searchMem(ctx context.Context, batches []memBatch) (bool, err
 
 // searchPart applies the query to one part.
 func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
+	more := true
+	err := s.eachCandidate(ctx, p, s.selectStreams(p), func(bi int) (bool, error) {
+		var err error
+		more, err = s.searchBlock(p, &p.meta.blocks[bi])
+		if errors.Is(err, errCorrupt) && s.onCorrupt != nil {
+			// One damaged block must not fail every query that touches
+			// its part: report it and answer from the rest.
+			s.onCorrupt(p, bi, err)
+			more = true
+			return true, nil
+		}
+		return more, err
+	})
+	return more, err
+}
+
+// selectStreams asks q.Stream about each stream of p with a block in the
+// query's time range, and returns which were selected; nil selects all.
+// It runs on the search's own goroutine, like fn: callers' Stream and fn
+// may share state.
+func (s *searcher) selectStreams(p *part) []bool {
+	q := s.q
+	if q.Stream == nil {
+		return nil
+	}
+	m := p.meta
+	maxT := q.maxTime()
+	asked := make([]bool, len(m.streams))
+	selected := make([]bool, len(m.streams))
+	for bi := range m.blocks {
+		b := &m.blocks[bi]
+		if b.maxTime < q.MinTime || b.minTime > maxT || asked[b.stream] {
+			continue
+		}
+		asked[b.stream] = true
+		selected[b.stream] = q.Stream(m.streams[b.stream].labels)
+	}
+	return selected
+}
+
+// eachCandidate calls fn with the index of each block of p that may hold
+// matching rows, judged by the index alone (times, streams as selected,
+// bloom filters, int ranges), with s.filterCol set for that block, until
+// fn returns false or an error.
+func (s *searcher) eachCandidate(ctx context.Context, p *part, selected []bool, fn func(bi int) (bool, error)) error {
 	q := s.q
 	m := p.meta
 	maxT := q.maxTime()
 	if m.maxTime < q.MinTime || m.minTime > maxT {
-		return true, nil
+		return nil
 	}
-	streamOK := make([]int8, len(m.streams)) // 0 unknown, 1 yes, -1 no
+	s.prepareFilters()
+	for bi := range m.blocks {
+		b := &m.blocks[bi]
+		if b.maxTime < q.MinTime || b.minTime > maxT {
+			continue
+		}
+		if selected != nil && !selected[b.stream] {
+			continue
+		}
+		if !s.blockMayMatch(m, b) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if more, err := fn(bi); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepareFilters computes, once per query, each filter's bloom keys.
+func (s *searcher) prepareFilters() {
+	q := s.q
 	if s.bloomKeys == nil {
 		s.bloomKeys = make([][]uint64, len(q.Filters))
 		for i, f := range q.Filters {
@@ -245,40 +315,6 @@ func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
 	if len(s.filterCol) < len(q.Filters) {
 		s.filterCol = make([]int, len(q.Filters))
 	}
-	for bi := range m.blocks {
-		b := &m.blocks[bi]
-		if b.maxTime < q.MinTime || b.minTime > maxT {
-			continue
-		}
-		if q.Stream != nil {
-			if streamOK[b.stream] == 0 {
-				streamOK[b.stream] = -1
-				if q.Stream(m.streams[b.stream].labels) {
-					streamOK[b.stream] = 1
-				}
-			}
-			if streamOK[b.stream] < 0 {
-				continue
-			}
-		}
-		if !s.blockMayMatch(m, b) {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		more, err := s.searchBlock(p, b)
-		if errors.Is(err, errCorrupt) && s.onCorrupt != nil {
-			// One damaged block must not fail every query that touches
-			// its part: report it and answer from the rest.
-			s.onCorrupt(p, bi, err)
-			continue
-		}
-		if err != nil || !more {
-			return more, err
-		}
-	}
-	return true, nil
 }
 
 // blockMayMatch decides from the block header alone whether any row of b
@@ -353,15 +389,28 @@ func (s *searcher) column(i int, p *part, b *blockHeader, ci int) (*decodedColum
 	return dc, err
 }
 
+// searchBlock applies the query to block b of p, whose s.filterCol
+// blockMayMatch has set, and calls s.fn with each matching row.
 func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
+	first, end, any, err := s.matchBlock(p, b)
+	if err != nil || !any {
+		return true, err
+	}
+	return s.emit(p, b, first, end), nil
+}
+
+// matchBlock decodes what the filters of the query need from block b of
+// p, marks the matching rows in s.sel, and decodes the requested columns
+// into s.cols[first:end] (s.cols[0] holds the times). any reports whether
+// a row matched; if none did, the requested columns are not decoded.
+func (s *searcher) matchBlock(p *part, b *blockHeader) (first, end int, any bool, err error) {
 	q := s.q
 	maxT := q.maxTime()
 	times, err := s.column(0, p, b, 0)
 	if err != nil {
-		return false, err
+		return 0, 0, false, err
 	}
 	s.sel = slices.Grow(s.sel[:0], b.rows)[:b.rows]
-	any := false
 	for i, t := range times.vals.ints {
 		s.sel[i] = t >= q.MinTime && t <= maxT
 		any = any || s.sel[i]
@@ -369,7 +418,7 @@ func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
 	slot := 1
 	for fi := range q.Filters {
 		if !any {
-			return true, nil
+			return 0, 0, false, nil
 		}
 		f := &q.Filters[fi]
 		ci := s.filterCol[fi]
@@ -381,7 +430,7 @@ func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
 		}
 		dc, err := s.column(slot, p, b, ci)
 		if err != nil {
-			return false, err
+			return 0, 0, false, err
 		}
 		any = false
 		for i := range s.sel {
@@ -398,22 +447,29 @@ func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
 		}
 	}
 	if !any {
-		return true, nil
+		return 0, 0, false, nil
 	}
 
 	// Materialise the requested columns for the selected rows, in the
 	// slots after the time column (filter columns there are done with).
-	first := slot
+	first = slot
 	for ci := 1; ci < len(b.columns); ci++ {
 		if !q.wants(p.meta.columns[b.columns[ci].column].name) {
 			continue
 		}
 		if _, err := s.column(slot, p, b, ci); err != nil {
-			return false, err
+			return 0, 0, false, err
 		}
 		slot++
 	}
-	out := s.cols[first:slot]
+	return first, slot, true, nil
+}
+
+// emit calls s.fn with each row matchBlock selected in block b of p,
+// built from the columns in s.cols[first:end]; false if fn asked to stop.
+func (s *searcher) emit(p *part, b *blockHeader, first, end int) bool {
+	times := &s.cols[0]
+	out := s.cols[first:end]
 	labels := p.meta.streams[b.stream].labels
 	for i, ok := range s.sel {
 		if !ok {
@@ -436,8 +492,8 @@ func (s *searcher) searchBlock(p *part, b *blockHeader) (bool, error) {
 			s.row.Fields = append(s.row.Fields, f)
 		}
 		if !s.fn(&s.row) {
-			return false, nil
+			return false
 		}
 	}
-	return true, nil
+	return true
 }

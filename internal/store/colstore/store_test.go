@@ -295,6 +295,15 @@ func TestOverloadRefusesWrites(t *testing.T) {
 	}
 }
 
+func TestOpenRefusesBadBlockRows(t *testing.T) {
+	for _, n := range []int{-1, maxBlockRows + 1} {
+		if s, err := Open(Options{Dir: t.TempDir(), BlockRows: n}); err == nil {
+			s.Close()
+			t.Errorf("BlockRows %d: opened", n)
+		}
+	}
+}
+
 func TestWriteRejectsReservedNames(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	err := s.Write(context.Background(), []Row{{Time: 1, Fields: []Field{{Name: "_time", Type: TypeInt}}}})
@@ -308,7 +317,7 @@ func TestCorruptBlockIsSkipped(t *testing.T) {
 	base := time.Now().Add(-time.Hour).UnixNano()
 	s := openTest(t, dir)
 	ctx := context.Background()
-	for i := 0; i < 2; i++ {
+	for i := 0; i < 3; i++ {
 		rows := testRows(100, base+int64(i)*int64(time.Minute))
 		for j := range rows {
 			rows[j].Stream = []Label{{"service.name", fmt.Sprint("part-", i)}}
@@ -320,12 +329,13 @@ func TestCorruptBlockIsSkipped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Damage the first column block of the first part, inside the data,
-	// where only the block checksum can notice.
+	// Damage the first column block of the middle part (so the search
+	// must go on past it whichever way it orders parts), inside the
+	// data, where only the block checksum can notice.
 	s.mu.RLock()
 	var pt *part
 	for _, p := range s.partitions {
-		pt = p.parts[0]
+		pt = p.parts[1]
 	}
 	s.mu.RUnlock()
 	off := int64(pt.meta.blocks[0].columns[1].offset)
@@ -338,8 +348,8 @@ func TestCorruptBlockIsSkipped(t *testing.T) {
 	b[0] ^= 0xff
 	f.WriteAt(b, off)
 	f.Close()
-	if n := len(collect(t, s, Query{})); n != 100 {
-		t.Fatalf("rows with one damaged block: %d, want the other part's 100", n)
+	if n := len(collect(t, s, Query{})); n != 200 {
+		t.Fatalf("rows with one damaged block: %d, want the other parts' 200", n)
 	}
 }
 

@@ -58,11 +58,17 @@ func shopLogs(n int, base time.Time) []model.LogRecord {
 }
 
 func TestRecordRoundTrip(t *testing.T) {
-	for _, flush := range []bool{false, true} {
-		t.Run(fmt.Sprint("flush=", flush), func(t *testing.T) {
+	for _, tc := range []struct{ flush, sharedObserved bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		flush := tc.flush
+		t.Run(fmt.Sprintf("flush=%v,shared_observed=%v", tc.flush, tc.sharedObserved), func(t *testing.T) {
 			s, cs := openStore(t)
 			ctx := context.Background()
 			recs := shopLogs(40, time.Now().Add(-time.Minute))
+			if tc.sharedObserved { // as a push request's records arrive
+				for i := range recs {
+					recs[i].ObservedUnixNano = recs[0].ObservedUnixNano
+				}
+			}
 			if err := s.WriteLogs(ctx, recs); err != nil {
 				t.Fatal(err)
 			}

@@ -200,6 +200,10 @@ func rowToRecord(r *colstore.Row) (model.LogRecord, error) {
 			if f.Int != 0 {
 				rec.ObservedUnixNano = r.Time + f.Int
 			}
+		case colObservedAt:
+			if f.Int != 0 {
+				rec.ObservedUnixNano = f.Int
+			}
 		case colScopeName:
 			rec.Scope.Name = strings.Clone(f.Str)
 		case colScopeVersion:
