@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -34,7 +35,19 @@ import (
 )
 
 func main() {
+	setGCPercent()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// setGCPercent sets the garbage collector's target to 75% growth, as the
+// Prometheus server does, unless GOGC is set: a little more collector
+// CPU for an eighth less peak memory, which for a TSDB head of millions
+// of series is most of the process. Argus's hot ingest paths allocate
+// little, so the extra collections cost little.
+func setGCPercent() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(75)
+	}
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
