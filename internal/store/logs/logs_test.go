@@ -201,6 +201,14 @@ func TestSelectLogs(t *testing.T) {
 	if len(sl) != 2500 || sl[0].Line != "" || !labels.Equal(sl[0].Metadata, labels.FromStrings("detected_level", "error", "level", "error")) {
 		t.Errorf("slim entry: %q %s", sl[0].Line, sl[0].Metadata)
 	}
+	// Entries share built metadata while it repeats; each keeps its own.
+	levels := map[string]int{}
+	for _, e := range sl {
+		levels[e.Metadata.Get("level")]++
+	}
+	if levels["error"] != 500 || levels["info"] != 2000 {
+		t.Errorf("levels of the slim entries: %v, want 500 error and 2000 info", levels)
+	}
 
 	// Stopping early stops.
 	n := 0

@@ -245,7 +245,14 @@ type windowReader struct {
 	arena   []byte
 	order   []int32
 	meta    labels.ScratchBuilder
-	names   []string // metadata names of the current entry
+	// cur is the metadata of the current entry; prev and prevLabels the
+	// last metadata built, reused when the next entry's is the same (a
+	// metric query reading only the level gets a handful of distinct
+	// metadata over millions of entries, and so no allocation per entry).
+	// Their strings point into the arena: both are reset with it.
+	cur, prev  []labels.Label
+	prevLabels labels.Labels
+	prevOK     bool
 	// wantLevel adds level and detected_level to every entry whose
 	// record has a severity number or text: its level name ("unknown"
 	// for text Argus does not know).
@@ -255,6 +262,7 @@ type windowReader struct {
 func (w *windowReader) run(ctx context.Context, cs *colstore.Store, q *colstore.Query, dir logql.Direction, fn func(*logql.Entry) bool) (n int, more bool, err error) {
 	w.entries = w.entries[:0]
 	w.arena = w.arena[:0]
+	w.prevOK = false
 	err = cs.Search(ctx, *q, func(r *colstore.Row) bool {
 		w.entries = append(w.entries, w.entry(r))
 		return true
@@ -300,8 +308,7 @@ func (w *windowReader) entry(r *colstore.Row) logql.Entry {
 	e.Stream, _ = w.sel.lookup(r.Stream)
 	var sev model.Severity
 	var sevText string
-	w.meta.Reset()
-	w.names = w.names[:0]
+	w.cur = w.cur[:0]
 	for i := range r.Fields {
 		f := &r.Fields[i]
 		switch f.Name {
@@ -329,19 +336,27 @@ func (w *windowReader) entry(r *colstore.Row) logql.Entry {
 		w.addMeta(metaLevel, level)
 		w.addMeta(metaDetectedLevel, level)
 	}
-	w.meta.Sort()
-	e.Metadata = w.meta.Labels()
+	slices.SortFunc(w.cur, func(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) })
+	if !w.prevOK || !slices.Equal(w.cur, w.prev) {
+		w.meta.Reset()
+		for _, l := range w.cur {
+			w.meta.Add(l.Name, l.Value)
+		}
+		w.prevLabels = w.meta.Labels()
+		w.prev = append(w.prev[:0], w.cur...)
+		w.prevOK = true
+	}
+	e.Metadata = w.prevLabels
 	return e
 }
 
 // addMeta adds a metadata label unless the name is taken or the value
 // empty (LogQL treats an empty label as absent).
 func (w *windowReader) addMeta(name, value string) {
-	if value == "" || slices.Contains(w.names, name) {
+	if value == "" || slices.ContainsFunc(w.cur, func(l labels.Label) bool { return l.Name == name }) {
 		return
 	}
-	w.names = append(w.names, name)
-	w.meta.Add(name, value)
+	w.cur = append(w.cur, labels.Label{Name: name, Value: value})
 }
 
 func (w *windowReader) hex(b []byte) string {
