@@ -47,11 +47,16 @@ const (
 // errHandOver means the request is not one the fast path takes.
 var errHandOver = errors.New("left to Prometheus's handler")
 
-// fastSeries is one series of a request: its labels and the encoded
-// samples, a slice of the decoded request.
+// fastSample is one decoded prompb.Sample.
+type fastSample struct {
+	t int64 // milliseconds
+	v float64
+}
+
+// fastSeries is one series of a request: its labels and samples.
 type fastSeries struct {
 	labels  labels.Labels
-	samples [][]byte // each an encoded Sample message
+	samples []fastSample
 }
 
 // requestBuffers are what one request decodes into, reused through a pool.
@@ -59,7 +64,7 @@ type requestBuffers struct {
 	body    []byte
 	raw     []byte
 	series  []fastSeries
-	samples [][]byte // backing store of every series' samples
+	samples []fastSample // backing store of every series' samples
 	builder labels.ScratchBuilder
 }
 
@@ -71,7 +76,6 @@ func (b *requestBuffers) release() {
 	}
 	clear(b.series) // drop the labels, so the pool does not keep them alive
 	b.series = b.series[:0]
-	clear(b.samples)
 	b.samples = b.samples[:0]
 	bufferPool.Put(b)
 }
@@ -85,14 +89,15 @@ type fastWriter struct {
 }
 
 func (f *fastWriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || (r.Header.Get("Content-Encoding") != "" && r.Header.Get("Content-Encoding") != "snappy") {
+	if enc := r.Header.Get("Content-Encoding"); r.Method != http.MethodPost || (enc != "" && enc != "snappy") {
 		f.stock.ServeHTTP(w, r)
 		return
 	}
 	b := bufferPool.Get().(*requestBuffers)
 	defer b.release()
-	var err error
-	b.body, err = readBody(b.body[:0], r.Body, maxBodySize+1)
+	body := bytes.NewBuffer(b.body[:0])
+	_, err := body.ReadFrom(io.LimitReader(r.Body, maxBodySize+1))
+	b.body = body.Bytes()
 	if err != nil || len(b.body) > maxBodySize {
 		f.handOver(w, r, b.body)
 		return
@@ -130,56 +135,62 @@ func (f *fastWriter) handOver(w http.ResponseWriter, r *http.Request, read []byt
 	f.stock.ServeHTTP(w, r2)
 }
 
-// readBody appends at most limit bytes of r to dst.
-func readBody(dst []byte, r io.Reader, limit int) ([]byte, error) {
-	lr := io.LimitReader(r, int64(limit))
-	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
-		}
-		n, err := lr.Read(dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+n]
-		if errors.Is(err, io.EOF) {
-			return dst, nil
-		}
-		if err != nil {
-			return dst, err
-		}
+// protoField is one field of a protobuf message: its number, its wire
+// type, and its value: the bytes of a length-delimited field, or the bits
+// of a varint or fixed64 one.
+type protoField struct {
+	num   protowire.Number
+	typ   protowire.Type
+	bytes []byte
+	x     uint64
+}
+
+// nextField reads the field at the start of data and returns the rest.
+// Other wire types (fixed32, groups) are read past with no value.
+func nextField(data []byte) (f protoField, rest []byte, err error) {
+	num, typ, n := protowire.ConsumeTag(data)
+	if n < 0 {
+		return f, nil, protowire.ParseError(n)
 	}
+	f.num, f.typ = num, typ
+	data = data[n:]
+	switch typ {
+	case protowire.BytesType:
+		f.bytes, n = protowire.ConsumeBytes(data)
+	case protowire.VarintType:
+		f.x, n = protowire.ConsumeVarint(data)
+	case protowire.Fixed64Type:
+		f.x, n = protowire.ConsumeFixed64(data)
+	default:
+		n = protowire.ConsumeFieldValue(num, typ, data)
+	}
+	if n < 0 {
+		return f, nil, protowire.ParseError(n)
+	}
+	return f, data[n:], nil
 }
 
 // decode reads b.raw as a prompb.WriteRequest into b.series, validating
 // as Prometheus's handler does. It returns errHandOver (or a decoding
-// error) for a request the fast path does not take.
+// error) for a request the fast path does not take. Unknown fields are
+// skipped, as the generated code skips them.
 func (b *requestBuffers) decode(maxTime int64) error {
-	data := b.raw
-	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return protowire.ParseError(n)
+	for data := b.raw; len(data) > 0; {
+		f, rest, err := nextField(data)
+		if err != nil {
+			return err
 		}
-		data = data[n:]
-		if num == 1 && typ == protowire.BytesType { // timeseries
-			ts, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			data = data[n:]
-			if err := b.decodeSeries(ts, maxTime); err != nil {
+		data = rest
+		switch {
+		case f.num == 1 && f.typ == protowire.BytesType: // timeseries
+			if err := b.decodeSeries(f.bytes, maxTime); err != nil {
 				return err
 			}
-			continue
-		}
-		if num == 1 || num == 3 {
+		case f.num == 1 || f.num == 3:
 			// A series field of the wrong type, or metadata, which
 			// Prometheus's handler checks and then ignores.
 			return errHandOver
 		}
-		n = protowire.ConsumeFieldValue(num, typ, data) // unknown fields
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		data = data[n:]
 	}
 	return nil
 }
@@ -188,45 +199,31 @@ func (b *requestBuffers) decodeSeries(data []byte, maxTime int64) error {
 	b.builder.Reset()
 	first := len(b.samples)
 	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return protowire.ParseError(n)
+		f, rest, err := nextField(data)
+		if err != nil {
+			return err
 		}
-		data = data[n:]
+		data = rest
 		switch {
-		case num == 1 && typ == protowire.BytesType: // labels
-			l, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			data = data[n:]
-			name, value, err := decodeLabel(l)
+		case f.num == 1 && f.typ == protowire.BytesType: // labels
+			name, value, err := decodeLabel(f.bytes)
 			if err != nil {
 				return err
 			}
 			b.builder.Add(name, value)
-		case num == 2 && typ == protowire.BytesType: // samples
-			s, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			data = data[n:]
-			if _, t, err := decodeSample(s); err != nil {
+		case f.num == 2 && f.typ == protowire.BytesType: // samples
+			s, err := decodeSample(f.bytes)
+			if err != nil {
 				return err
-			} else if t > maxTime {
+			}
+			if s.t > maxTime {
 				return errHandOver // Prometheus refuses the request
 			}
 			b.samples = append(b.samples, s)
-		case num <= 4:
+		case f.num <= 4:
 			// exemplars (3), histograms (4), or a known field of the
 			// wrong type: Prometheus's handler deals with those.
 			return errHandOver
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, data)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			data = data[n:]
 		}
 	}
 	b.builder.Sort()
@@ -246,71 +243,42 @@ func (b *requestBuffers) decodeSeries(data []byte, maxTime int64) error {
 // into the labels it returns.
 func decodeLabel(data []byte) (name, value string, err error) {
 	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return "", "", protowire.ParseError(n)
+		f, rest, err := nextField(data)
+		if err != nil {
+			return "", "", err
 		}
-		data = data[n:]
-		if (num == 1 || num == 2) && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(data)
-			if n < 0 {
-				return "", "", protowire.ParseError(n)
-			}
-			data = data[n:]
-			if num == 1 {
-				name = unsafe.String(unsafe.SliceData(v), len(v))
-			} else {
-				value = unsafe.String(unsafe.SliceData(v), len(v))
-			}
-			continue
-		}
-		if num == 1 || num == 2 {
+		data = rest
+		switch {
+		case f.num == 1 && f.typ == protowire.BytesType:
+			name = unsafe.String(unsafe.SliceData(f.bytes), len(f.bytes))
+		case f.num == 2 && f.typ == protowire.BytesType:
+			value = unsafe.String(unsafe.SliceData(f.bytes), len(f.bytes))
+		case f.num == 1 || f.num == 2:
 			return "", "", errHandOver
 		}
-		n = protowire.ConsumeFieldValue(num, typ, data)
-		if n < 0 {
-			return "", "", protowire.ParseError(n)
-		}
-		data = data[n:]
 	}
 	return name, value, nil
 }
 
 // decodeSample reads a prompb.Sample: value (double, 1), timestamp (int64
 // milliseconds, 2).
-func decodeSample(data []byte) (v float64, t int64, err error) {
+func decodeSample(data []byte) (s fastSample, err error) {
 	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return 0, 0, protowire.ParseError(n)
+		f, rest, err := nextField(data)
+		if err != nil {
+			return s, err
 		}
-		data = data[n:]
+		data = rest
 		switch {
-		case num == 1 && typ == protowire.Fixed64Type:
-			x, n := protowire.ConsumeFixed64(data)
-			if n < 0 {
-				return 0, 0, protowire.ParseError(n)
-			}
-			data = data[n:]
-			v = math.Float64frombits(x)
-		case num == 2 && typ == protowire.VarintType:
-			x, n := protowire.ConsumeVarint(data)
-			if n < 0 {
-				return 0, 0, protowire.ParseError(n)
-			}
-			data = data[n:]
-			t = int64(x)
-		case num == 1 || num == 2:
-			return 0, 0, errHandOver
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, data)
-			if n < 0 {
-				return 0, 0, protowire.ParseError(n)
-			}
-			data = data[n:]
+		case f.num == 1 && f.typ == protowire.Fixed64Type:
+			s.v = math.Float64frombits(f.x)
+		case f.num == 2 && f.typ == protowire.VarintType:
+			s.t = int64(f.x)
+		case f.num == 1 || f.num == 2:
+			return s, errHandOver
 		}
 	}
-	return v, t, nil
+	return s, nil
 }
 
 // append writes the decoded series in one transaction, rolled back on
@@ -327,9 +295,8 @@ func (b *requestBuffers) append(ctx context.Context, appendable storage.Appendab
 	for i := range b.series {
 		s := &b.series[i]
 		var ref storage.SeriesRef
-		for _, enc := range s.samples {
-			v, t, _ := decodeSample(enc) // decoded once already
-			ref, err = app.Append(ref, s.labels, 0, t, v, nil, nil, storage.AOptions{})
+		for _, smp := range s.samples {
+			ref, err = app.Append(ref, s.labels, 0, smp.t, smp.v, nil, nil, storage.AOptions{})
 			if err != nil && !errors.Is(err, (*storage.AppendPartialError)(nil)) {
 				return fmt.Errorf("series %s: %w", s.labels, err)
 			}
