@@ -21,20 +21,18 @@ const (
 	bloomHashes      = 11
 )
 
-// bloomKey hashes a column name and a value into the key the filter stores.
+// bloomKey hashes a column name and a value into the key the filter
+// stores: the xxhash64 of the name, a zero byte and the value.
 func bloomKey(column string, value []byte) uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	_, _ = d.WriteString(column)
-	_, _ = d.Write([]byte{0})
-	_, _ = d.Write(value)
-	return d.Sum64()
+	var h keyHasher
+	h.reset(column)
+	return h.key(value)
 }
 
 // keyHasher computes bloomKey for many values of one column: the name and
 // its zero byte are laid out once, and each value is hashed with them in
 // one call, cheaper than a streaming digest for the short values (words,
-// IDs) that dominate.
+// IDs) that dominate. Part writers keep one; bloomKey makes one per call.
 type keyHasher struct {
 	buf    []byte
 	prefix int

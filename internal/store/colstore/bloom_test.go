@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 func TestForEachWord(t *testing.T) {
@@ -107,13 +109,25 @@ func TestTextBloomSkipsBlocks(t *testing.T) {
 	}
 }
 
+// TestKeyHasherMatchesBloomKey checks the keys against the format's
+// definition (docs/format/colstore.md), which parts on disk were written
+// with.
 func TestKeyHasherMatchesBloomKey(t *testing.T) {
 	var h keyHasher
 	for _, col := range []string{"body", "trace_id", ""} {
 		h.reset(col)
 		for _, v := range []string{"", "a", "ECONNRESET", strings.Repeat("x", 100)} {
-			if got, want := h.key([]byte(v)), bloomKey(col, []byte(v)); got != want {
+			var d xxhash.Digest
+			d.Reset()
+			_, _ = d.WriteString(col)
+			_, _ = d.Write([]byte{0})
+			_, _ = d.WriteString(v)
+			want := d.Sum64()
+			if got := h.key([]byte(v)); got != want {
 				t.Errorf("key(%q, %q) = %x, want %x", col, v, got, want)
+			}
+			if got := bloomKey(col, []byte(v)); got != want {
+				t.Errorf("bloomKey(%q, %q) = %x, want %x", col, v, got, want)
 			}
 		}
 	}

@@ -106,7 +106,6 @@ func (s *Store) mergeParts(p *partition, srcs []*part) error {
 			}
 		}
 		var buf []byte
-		copied = 0
 		for len(its) > 0 {
 			// Few sources: a linear scan for the smallest beats a heap.
 			mi := 0
