@@ -236,16 +236,17 @@ func (s *searcher) searchPart(ctx context.Context, p *part) (bool, error) {
 }
 
 // selectStreams asks q.Stream about each stream of p with a block in the
-// query's time range, and returns which were selected; nil selects all.
-// It runs on the search's own goroutine, like fn: callers' Stream and fn
-// may share state.
+// query's time range, and returns which were selected; nil selects all
+// (and is returned, unasked, for a part outside the range, which
+// eachCandidate skips whole). It runs on the search's own goroutine, like
+// fn: callers' Stream and fn may share state.
 func (s *searcher) selectStreams(p *part) []bool {
 	q := s.q
-	if q.Stream == nil {
-		return nil
-	}
 	m := p.meta
 	maxT := q.maxTime()
+	if q.Stream == nil || m.maxTime < q.MinTime || m.minTime > maxT {
+		return nil
+	}
 	asked := make([]bool, len(m.streams))
 	selected := make([]bool, len(m.streams))
 	for bi := range m.blocks {
