@@ -123,6 +123,7 @@ test('PromQL with completion, a chart, and an exemplar that opens its trace', as
   await box.pressSequentially('traces_span_metrics_dur');
   await expect(page.getByRole('option', { name: 'traces_span_metrics_duration_seconds', exact: true })).toBeVisible();
   await page.getByRole('option', { name: 'traces_span_metrics_duration_seconds', exact: true }).click();
+  await expect(box).toHaveValue('traces_span_metrics_duration_seconds');
   await box.pressSequentially('{service_name="inv');
   await expect(page.getByRole('option', { name: 'inventory' })).toBeVisible();
   await box.press('Tab');

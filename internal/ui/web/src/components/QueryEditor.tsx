@@ -46,14 +46,14 @@ export function QueryEditor(p: QueryEditorProps) {
 
   function accept(item: string) {
     const el = ta.current!;
-    const cursor = el.selectionStart;
-    const next = p.value.slice(0, from) + item + p.value.slice(cursor);
+    const next = el.value.slice(0, from) + item + el.value.slice(el.selectionStart);
+    // The text and the cursor are written now, not on the next frame: a key
+    // typed before that frame would otherwise land where the cursor was.
+    el.value = next;
+    el.selectionStart = el.selectionEnd = from + item.length;
+    el.focus();
     p.onChange(next);
     setItems([]);
-    requestAnimationFrame(() => {
-      el.focus();
-      el.selectionStart = el.selectionEnd = from + item.length;
-    });
   }
 
   function onKeyDown(e: KeyboardEvent) {

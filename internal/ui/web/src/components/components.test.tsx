@@ -1,4 +1,5 @@
 import { cleanup, fireEvent, render, screen } from '@testing-library/preact';
+import { useState } from 'preact/hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { APIError } from '../api';
 import { LogList, fromStreams } from './LogList';
@@ -45,6 +46,23 @@ describe('QueryEditor', () => {
     expect(document.querySelector('.query-caret')!.textContent).toBe(`${q}\n${' '.repeat(16)}^`);
     fireEvent.keyDown(screen.getByRole('textbox'), { key: 'Enter' });
     expect(run).toHaveBeenCalledWith(q);
+  });
+
+  it('puts an accepted completion and the cursor in the box at once', async () => {
+    // Keys typed right after a completion is picked must follow it, even
+    // before the next frame is drawn.
+    function Editor() {
+      const [v, setV] = useState('');
+      return <QueryEditor value={v} onChange={setV} onRun={() => {}} complete={async (t) => ({ from: 0, items: t ? ['traces_span_metrics_duration_seconds'] : [] })} />;
+    }
+    render(<Editor />);
+    const box = screen.getByRole('textbox') as HTMLTextAreaElement;
+    box.value = 'traces_sp + up';
+    box.selectionStart = box.selectionEnd = 'traces_sp'.length;
+    fireEvent.input(box);
+    fireEvent.mouseDown(await screen.findByRole('option'));
+    expect(box.value).toBe('traces_span_metrics_duration_seconds + up');
+    expect(box.selectionStart).toBe('traces_span_metrics_duration_seconds'.length);
   });
 
   it('draws the caret under the right line of a multi-line query', () => {
