@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -174,4 +176,80 @@ func TestNotifications(t *testing.T) {
 		}
 		return fmt.Errorf("no resolved notification: %+v", hook.since(n))
 	})
+}
+
+// amtool runs Alertmanager's command-line client against Argus and
+// returns what it printed.
+func amtool(t *testing.T, s *server, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("amtool", append([]string{"--alertmanager.url=" + s.url("/alertmanager")}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("amtool %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// silenceStates asks amtool for every silence, expired ones too, and
+// returns their states by ID.
+func silenceStates(t *testing.T, s *server) map[string]string {
+	t.Helper()
+	var list []struct {
+		ID     string `json:"id"`
+		Status struct {
+			State string `json:"state"`
+		} `json:"status"`
+	}
+	out := amtool(t, s, "silence", "query", "--expired", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("amtool silence query: %v: %s", err, out)
+	}
+	active := amtool(t, s, "silence", "query", "-o", "json")
+	var activeList []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(active), &activeList); err != nil {
+		t.Fatalf("amtool silence query: %v: %s", err, active)
+	}
+	states := map[string]string{}
+	for _, sil := range list {
+		states[sil.ID] = sil.Status.State
+	}
+	for _, sil := range activeList {
+		states[sil.ID] = "active"
+	}
+	return states
+}
+
+// TestSilencesSurviveRestartAndCrash makes and expires silences with
+// amtool and checks that each change is still there after a restart and
+// after SIGKILL: every change is journaled before amtool is answered.
+func TestSilencesSurviveRestartAndCrash(t *testing.T) {
+	if _, err := exec.LookPath("amtool"); err != nil {
+		t.Fatal("amtool (Debian's prometheus-alertmanager package) is needed: ", err)
+	}
+	dir := t.TempDir()
+	s := startArgus(t, dir)
+	drain := amtool(t, s, "silence", "add", "instance=b", "--author=ana", "--comment=b is being drained", "--duration=2h")
+
+	s.stop()
+	s = startArgus(t, dir)
+	if got := silenceStates(t, s); got[drain] != "active" || len(got) != 1 {
+		t.Fatalf("after a restart: silences %v, want %s active", got, drain)
+	}
+
+	deploy := amtool(t, s, "silence", "add", "job=shop", "alertname=~High.*", "--author=bo", "--comment=deploy", "--duration=30m")
+	amtool(t, s, "silence", "expire", drain)
+	s.kill()
+	s = startArgus(t, dir)
+	got := silenceStates(t, s)
+	if got[deploy] != "active" || got[drain] != "expired" || len(got) != 2 {
+		t.Fatalf("after SIGKILL: silences %v, want %s active and %s expired", got, deploy, drain)
+	}
+	out := amtool(t, s, "silence", "query", "-o", "extended", "job=shop")
+	if !strings.Contains(out, `alertname=~"High.*"`) || !strings.Contains(out, "deploy") || !strings.Contains(out, "bo") {
+		t.Errorf("the silence made before SIGKILL lost its matchers, author or comment:\n%s", out)
+	}
 }

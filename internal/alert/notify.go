@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -44,7 +45,8 @@ import (
 // inhibition rules, silences and notification log. The configuration is
 // Alertmanager's format; silences and alerts are served by Alertmanager's
 // API v2 (amtool, Grafana's Alertmanager data source), and the
-// notification log and silences are kept in the data directory.
+// notification log and silences are kept in the data directory, every
+// change to a silence journaled before it is acknowledged.
 //
 // Its lifecycle is NewNotifications, Apply (any number of times),
 // Shutdown. Notify is the rules engine's NotifyFunc.
@@ -54,6 +56,7 @@ type Notifications struct {
 
 	alerts          *mem.Alerts
 	silences        *silence.Silences
+	silenceJournal  *silenceJournal
 	silencer        *silence.Silencer
 	notificationLog *nflog.Log
 	groupMarker     marker.GroupMarker
@@ -116,6 +119,9 @@ func NewNotifications(opts NotificationsOptions) (*Notifications, error) {
 		dispatchMetrics: dispatch.NewDispatcherMetrics(false, reg, ff),
 		stopc:           make(chan struct{}),
 	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("notifications: %w", err)
+	}
 	nflogFile := filepath.Join(opts.Dir, "nflog")
 	if n.notificationLog, err = nflog.New(nflog.Options{
 		SnapshotFile: nflogFile, Retention: opts.Retention, Logger: log.With("component", "nflog"), Metrics: reg,
@@ -129,8 +135,12 @@ func NewNotifications(opts NotificationsOptions) (*Notifications, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("silences: %w", err)
 	}
+	if n.silenceJournal, err = openSilenceJournal(n.silences, silencesFile, log.With("component", "silences"), reg); err != nil {
+		return nil, fmt.Errorf("silences: %w", err)
+	}
+	n.silences.SetBroadcast(n.silenceJournal.record)
 	// Both are snapshotted every 15 minutes and at shutdown, as in
-	// Alertmanager.
+	// Alertmanager; changes to silences are journaled in between.
 	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
@@ -138,7 +148,9 @@ func NewNotifications(opts NotificationsOptions) (*Notifications, error) {
 	}()
 	go func() {
 		defer n.wg.Done()
-		n.silences.Maintenance(15*time.Minute, silencesFile, n.stopc, nil)
+		n.silences.Maintenance(15*time.Minute, silencesFile, n.stopc, func() (int64, error) {
+			return n.silenceJournal.snapshot(n.silences, silencesFile)
+		})
 	}()
 	n.silencer = silence.NewSilencer(n.silences, log, n.recorder)
 	if n.alerts, err = mem.NewAlerts(context.Background(), 30*time.Minute, 0, n.silencer, log, n.recorder, reg, ff); err != nil {
@@ -354,4 +366,7 @@ func (n *Notifications) Shutdown() {
 func (n *Notifications) stop() {
 	close(n.stopc)
 	n.wg.Wait()
+	if err := n.silenceJournal.close(); err != nil {
+		n.log.Error("notifications: closing the silence journal", "error", err)
+	}
 }
