@@ -112,7 +112,10 @@
 // sum by (...) over an additive range aggregation (count_over_time, rate,
 // bytes_*, sum_over_time) is fused into it, keeping one series per group.
 // It fills SelectParams hints (LineContains, MetadataEquals, NoLine,
-// Metadata) so a store can skip blocks and columns.
+// Metadata) so a store can skip blocks and columns, and for a count that
+// reads no line (Grafana's log volume query) CountEdges, so a store can
+// count rows itself and hand over one entry per stream, metadata and
+// interval with its Count.
 //
 // # Not supported
 //

@@ -3,6 +3,7 @@ package logql_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -35,6 +36,47 @@ type hintQuerier struct {
 }
 
 func (h *hintQuerier) SelectLogs(ctx context.Context, p logql.SelectParams, fn func(*logql.Entry) bool) error {
+	if p.CountEdges == nil {
+		return h.selectLogs(ctx, p, fn)
+	}
+	// Hand over one entry per stream, metadata and interval, at the
+	// interval's end, with the number of entries it stands for.
+	type group struct {
+		e        logql.Entry
+		interval int
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	err := h.selectLogs(ctx, p, func(e *logql.Entry) bool {
+		i, _ := slices.BinarySearch(p.CountEdges, e.Time)
+		key := fmt.Sprint(i, e.Stream, e.Metadata)
+		g := byKey[key]
+		if g == nil {
+			g = &group{e: logql.Entry{Time: p.CountEdges[i], Stream: e.Stream, Metadata: e.Metadata}, interval: i}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.e.Count++
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(groups, func(a, b *group) int {
+		if p.Direction == logql.Backward {
+			return b.interval - a.interval
+		}
+		return a.interval - b.interval
+	})
+	for _, g := range groups {
+		if !fn(&g.e) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (h *hintQuerier) selectLogs(ctx context.Context, p logql.SelectParams, fn func(*logql.Entry) bool) error {
 	return h.mem.SelectLogs(ctx, p, func(e *logql.Entry) bool {
 		for _, s := range p.LineContains {
 			if !strings.Contains(e.Line, s) {
@@ -86,7 +128,14 @@ func TestSelectParams(t *testing.T) {
 		{
 			name:  "log volume",
 			query: `sum by (level) (count_over_time({service_name="x"}[1m]))`,
-			want:  logql.SelectParams{Start: int64(40*time.Second) + 1, End: int64(200*time.Second) + 1, Direction: logql.Forward, NoLine: true, Metadata: []string{"level"}},
+			want: logql.SelectParams{Start: int64(40*time.Second) + 1, End: int64(200*time.Second) + 1, Direction: logql.Forward, NoLine: true, Metadata: []string{"level"},
+				CountEdges: edges(40, 200, 10)},
+		},
+		{
+			name:  "counting with a metadata filter",
+			query: `sum(rate({service_name="x"} | level="error" [30s]))`,
+			want: logql.SelectParams{Start: int64(70*time.Second) + 1, End: int64(200*time.Second) + 1, Direction: logql.Forward, NoLine: true,
+				MetadataEquals: []labels.Label{{Name: "level", Value: "error"}}, Metadata: []string{"level"}, CountEdges: edges(70, 200, 10)},
 		},
 		{
 			name:  "filters",
@@ -136,6 +185,16 @@ func TestSelectParams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// edges returns the times from, from+step, ... to (seconds) in
+// nanoseconds.
+func edges(from, to, step int64) []int64 {
+	var out []int64
+	for t := from; t <= to; t += step {
+		out = append(out, t*int64(time.Second))
+	}
+	return out
 }
 
 func TestQueryCanceled(t *testing.T) {

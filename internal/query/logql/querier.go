@@ -72,6 +72,15 @@ type SelectParams struct {
 	// only these names.
 	AllMetadata bool
 	Metadata    []string
+
+	// CountEdges, when set, says the engine only counts entries: it reads
+	// an entry's Time only to find the interval (CountEdges[i-1],
+	// CountEdges[i]] holding it, and reads no line. A store may then hand
+	// over one Entry for all the entries of one stream with equal Metadata
+	// (the fields named in Metadata) in one interval, with Count set to
+	// their number and Time to a time in the interval, still in Direction
+	// order. Set only with NoLine and without AllMetadata.
+	CountEdges []int64
 }
 
 // Entry is one log line as the store holds it.
@@ -80,4 +89,7 @@ type Entry struct {
 	Line     string        // the log line (the record's body)
 	Stream   labels.Labels // the stream's labels (indexed, what selectors match)
 	Metadata labels.Labels // structured metadata (the record's own fields), sorted by name
+	// Count is how many entries this one stands for when the store merged
+	// them (see SelectParams.CountEdges); 0 means 1.
+	Count int64
 }

@@ -91,13 +91,14 @@ type subseries struct {
 	pts    []tsPoint       // unwrapped functions
 }
 
-func (s *subseries) addCount(idx int, w int64) {
-	if n := len(s.cnt); n > 0 && s.cnt[n-1].idx == int32(idx) {
-		s.cnt[n-1].n++
-		s.cnt[n-1].w += w
+// addCount adds n entries of total weight w in interval idx.
+func (s *subseries) addCount(idx int, n, w int64) {
+	if k := len(s.cnt); k > 0 && s.cnt[k-1].idx == int32(idx) {
+		s.cnt[k-1].n += n
+		s.cnt[k-1].w += w
 		return
 	}
-	s.cnt = append(s.cnt, intervalCount{idx: int32(idx), n: 1, w: w})
+	s.cnt = append(s.cnt, intervalCount{idx: int32(idx), n: n, w: w})
 }
 
 // rangePlan is what evalRange needs to know about the consumer.
@@ -182,20 +183,27 @@ func (ev *evaluator) evalRange(ctx context.Context, ra *RangeAggregation, plan r
 	} else {
 		sp.AllMetadata = true
 	}
+	counting := isCounting(ra)
+	bytesOp := ra.Op == "bytes_over_time" || ra.Op == "bytes_rate"
+	if counting && !bytesOp && sp.NoLine && !sp.AllMetadata {
+		// Entries that differ only in time within an interval count the
+		// same: the store may hand them over as one.
+		sp.CountEdges = w.b
+	}
 
 	series := map[string]*subseries{}
 	var key, sbuf, mbuf []byte
 	var sb labels.ScratchBuilder
 	var ps procState
 	var failure error
-	counting := isCounting(ra)
-	bytesOp := ra.Op == "bytes_over_time" || ra.Op == "bytes_rate"
 	maxSeries := ev.eng.opts.MaxIntermediateSeries
 	stats := ev.stats
+	calls := 0
 	err = ev.q.SelectLogs(ctx, sp, func(e *Entry) bool {
-		stats.EntriesScanned++
+		n := max(e.Count, 1)
+		stats.EntriesScanned += n
 		stats.BytesScanned += int64(len(e.Line))
-		if stats.EntriesScanned%ctxCheckEvery == 0 {
+		if calls++; calls%ctxCheckEvery == 0 {
 			if failure = ctx.Err(); failure != nil {
 				return false
 			}
@@ -279,11 +287,11 @@ func (ev *evaluator) evalRange(ctx context.Context, ra *RangeAggregation, plan r
 			series[string(key)] = ss
 		}
 		if counting {
-			wt := int64(1)
+			wt := n
 			if bytesOp {
 				wt = int64(len(ps.line))
 			}
-			ss.addCount(idx, wt)
+			ss.addCount(idx, n, wt)
 		} else {
 			ss.pts = append(ss.pts, tsPoint{t: e.Time, v: v})
 		}

@@ -3,6 +3,7 @@ package logs
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"math"
 	"slices"
 	"strings"
@@ -76,6 +77,12 @@ func (s *Store) SelectLogs(ctx context.Context, p logql.SelectParams, fn func(*l
 
 	w := windowReader{sel: sel, wantLevel: p.AllMetadata || slices.Contains(p.Metadata, metaLevel) || slices.Contains(p.Metadata, metaDetectedLevel)}
 	size := max((hi-lo)/windowsPerSpan, minWindow)
+	if p.CountEdges != nil {
+		// Counting keeps one number per stream, metadata and interval,
+		// however many rows: one window covers the whole range.
+		w.edges = p.CountEdges
+		size = hi - lo + 1
+	}
 	for {
 		from, to := lo, hi // the window, inclusive
 		if p.Direction == logql.Forward {
@@ -161,16 +168,16 @@ type streamSelector struct {
 	matchers []*labels.Matcher
 	// last is the most recent stream seen, for the common case of many
 	// rows of one stream in a row.
-	last      []colstore.Label
-	lastLabel labels.Labels
-	lastOK    bool
-	byKey     map[string]streamInfo
-	key       []byte
+	last     []colstore.Label
+	lastInfo streamInfo
+	byKey    map[string]streamInfo
+	key      []byte
 }
 
 type streamInfo struct {
 	labels labels.Labels
 	ok     bool
+	id     int32 // the order in which the selector first saw the stream
 }
 
 func newStreamSelector(m []*labels.Matcher) *streamSelector {
@@ -179,8 +186,14 @@ func newStreamSelector(m []*labels.Matcher) *streamSelector {
 
 // lookup returns the LogQL labels of a stream and whether it matches.
 func (sel *streamSelector) lookup(ls []colstore.Label) (labels.Labels, bool) {
+	info := sel.info(ls)
+	return info.labels, info.ok
+}
+
+// info returns what the selector knows of a stream.
+func (sel *streamSelector) info(ls []colstore.Label) streamInfo {
 	if sel.last != nil && slices.Equal(sel.last, ls) {
-		return sel.lastLabel, sel.lastOK
+		return sel.lastInfo
 	}
 	sel.key = sel.key[:0]
 	for _, l := range ls {
@@ -193,6 +206,7 @@ func (sel *streamSelector) lookup(ls []colstore.Label) (labels.Labels, bool) {
 	if !ok {
 		info.labels = StreamLabels(ls)
 		info.ok = true
+		info.id = int32(len(sel.byKey))
 		for _, m := range sel.matchers {
 			if !m.Matches(info.labels.Get(m.Name)) {
 				info.ok = false
@@ -206,8 +220,8 @@ func (sel *streamSelector) lookup(ls []colstore.Label) (labels.Labels, bool) {
 	for _, l := range ls {
 		sel.last = append(sel.last, colstore.Label{Name: strings.Clone(l.Name), Value: strings.Clone(l.Value)})
 	}
-	sel.lastLabel, sel.lastOK = info.labels, info.ok
-	return info.labels, info.ok
+	sel.lastInfo = info
+	return info
 }
 
 func (sel *streamSelector) match(ls []colstore.Label) bool {
@@ -257,9 +271,40 @@ type windowReader struct {
 	// record has a severity number or text: its level name ("unknown"
 	// for text Argus does not know).
 	wantLevel bool
+
+	// edges, when set, are the engine's SelectParams.CountEdges: rows are
+	// counted per stream, metadata and interval instead of handed over.
+	edges     []int64
+	groupIDs  map[uint64]int32 // stream id << 32 | metadata id -> index in groups
+	groups    []countGroup
+	lastGroup int32            // the group of the last row, -1 for none
+	metaIDs   map[string]int32 // metadata, length-prefixed names and values -> index in metas
+	metas     []labels.Labels
+	metaKey   []byte
+	prevMeta  int32 // index in metas of prev when counting
+	interval  int   // the interval of the last row, tried first for the next
+	out       []intervalCount
+}
+
+// countGroup counts the rows of one stream with one metadata.
+type countGroup struct {
+	stream, meta int32
+	// counts are runs of rows in one interval, in row order: a stream's
+	// rows come in time order within a block, so most rows add to the
+	// last run.
+	counts []intervalCount
+}
+
+// intervalCount is n rows of a group in one interval.
+type intervalCount struct {
+	group, interval int32
+	n               int64
 }
 
 func (w *windowReader) run(ctx context.Context, cs *colstore.Store, q *colstore.Query, dir logql.Direction, fn func(*logql.Entry) bool) (n int, more bool, err error) {
+	if w.edges != nil {
+		return w.runCounting(ctx, cs, q, dir, fn)
+	}
 	w.entries = w.entries[:0]
 	w.arena = w.arena[:0]
 	w.prevOK = false
@@ -306,6 +351,135 @@ func (w *windowReader) str(s string) string {
 func (w *windowReader) entry(r *colstore.Row) logql.Entry {
 	e := logql.Entry{Time: r.Time}
 	e.Stream, _ = w.sel.lookup(r.Stream)
+	e.Line = w.collectMeta(r)
+	if !w.prevOK || !slices.Equal(w.cur, w.prev) {
+		w.meta.Reset()
+		for _, l := range w.cur {
+			w.meta.Add(l.Name, l.Value)
+		}
+		w.prevLabels = w.meta.Labels()
+		w.prev = append(w.prev[:0], w.cur...)
+		w.prevOK = true
+	}
+	e.Metadata = w.prevLabels
+	return e
+}
+
+// runCounting counts the window's rows per stream, metadata and interval
+// and hands each count over as one entry at the end of its interval, in
+// dir order. n is the number of rows.
+func (w *windowReader) runCounting(ctx context.Context, cs *colstore.Store, q *colstore.Query, dir logql.Direction, fn func(*logql.Entry) bool) (n int, more bool, err error) {
+	if w.groupIDs == nil {
+		w.groupIDs = map[uint64]int32{}
+		w.metaIDs = map[string]int32{}
+	}
+	clear(w.groupIDs)
+	w.groups = w.groups[:0]
+	w.lastGroup = -1
+	w.prevOK = false
+	err = cs.Search(ctx, *q, func(r *colstore.Row) bool {
+		n++
+		w.count(r)
+		return true
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	// One entry per group and interval, in interval order.
+	w.out = w.out[:0]
+	for _, g := range w.groups {
+		w.out = append(w.out, g.counts...)
+	}
+	slices.SortFunc(w.out, func(a, b intervalCount) int {
+		c := cmp.Compare(a.interval, b.interval)
+		if dir == logql.Backward {
+			c = -c
+		}
+		if c == 0 {
+			c = cmp.Compare(a.group, b.group)
+		}
+		return c
+	})
+	streams := make([]labels.Labels, len(w.sel.byKey))
+	for _, info := range w.sel.byKey {
+		streams[info.id] = info.labels
+	}
+	for i := 0; i < len(w.out); {
+		c := w.out[i]
+		for i++; i < len(w.out) && w.out[i].group == c.group && w.out[i].interval == c.interval; i++ {
+			c.n += w.out[i].n
+		}
+		g := &w.groups[c.group]
+		e := logql.Entry{Time: w.edges[c.interval], Stream: streams[g.stream], Metadata: w.metas[g.meta], Count: c.n}
+		if !fn(&e) {
+			return n, false, nil
+		}
+	}
+	return n, true, ctx.Err()
+}
+
+// count adds one row to its stream, metadata and interval.
+func (w *windowReader) count(r *colstore.Row) {
+	stream := w.sel.info(r.Stream).id
+	w.arena = w.arena[:0] // the metadata's strings are copied when kept
+	w.collectMeta(r)
+	newMeta := !w.prevOK || !slices.Equal(w.cur, w.prev)
+	if newMeta {
+		w.metaKey = w.metaKey[:0]
+		for _, l := range w.cur {
+			w.metaKey = binary.AppendUvarint(w.metaKey, uint64(len(l.Name)))
+			w.metaKey = append(w.metaKey, l.Name...)
+			w.metaKey = binary.AppendUvarint(w.metaKey, uint64(len(l.Value)))
+			w.metaKey = append(w.metaKey, l.Value...)
+		}
+		id, ok := w.metaIDs[string(w.metaKey)]
+		if !ok {
+			w.meta.Reset()
+			for _, l := range w.cur {
+				w.meta.Add(strings.Clone(l.Name), strings.Clone(l.Value))
+			}
+			id = int32(len(w.metas))
+			w.metas = append(w.metas, w.meta.Labels())
+			w.metaIDs[string(w.metaKey)] = id
+		}
+		// prev must outlive the arena: take the kept copy's strings.
+		w.prev = w.prev[:0]
+		w.metas[id].Range(func(l labels.Label) { w.prev = append(w.prev, l) })
+		w.prevMeta, w.prevOK = id, true
+	}
+	gi := w.lastGroup
+	if newMeta || gi < 0 || w.groups[gi].stream != stream {
+		key := uint64(stream)<<32 | uint64(uint32(w.prevMeta))
+		var ok bool
+		if gi, ok = w.groupIDs[key]; !ok {
+			gi = int32(len(w.groups))
+			w.groups = append(w.groups, countGroup{stream: stream, meta: w.prevMeta})
+			w.groupIDs[key] = gi
+		}
+		w.lastGroup = gi
+	}
+	g := &w.groups[gi]
+	interval := int32(w.intervalOf(r.Time))
+	if k := len(g.counts) - 1; k >= 0 && g.counts[k].interval == interval {
+		g.counts[k].n++
+		return
+	}
+	g.counts = append(g.counts, intervalCount{group: gi, interval: interval, n: 1})
+}
+
+// intervalOf returns i such that edges[i-1] < t <= edges[i]. Rows of a
+// stream come in time order, so the last answer is tried first.
+func (w *windowReader) intervalOf(t int64) int {
+	if i := w.interval; i > 0 && i < len(w.edges) && w.edges[i-1] < t && t <= w.edges[i] {
+		return i
+	}
+	w.interval, _ = slices.BinarySearch(w.edges, t)
+	return w.interval
+}
+
+// collectMeta sets w.cur to the row's metadata, sorted by name, and
+// returns its line; strings are copied into the arena.
+func (w *windowReader) collectMeta(r *colstore.Row) (line string) {
 	var sev model.Severity
 	var sevText string
 	w.cur = w.cur[:0]
@@ -313,7 +487,7 @@ func (w *windowReader) entry(r *colstore.Row) logql.Entry {
 		f := &r.Fields[i]
 		switch f.Name {
 		case colBody:
-			e.Line = w.str(f.Str)
+			line = w.str(f.Str)
 		case colSeverity:
 			sev = model.Severity(f.Int)
 		case colSeverityText:
@@ -333,21 +507,14 @@ func (w *windowReader) entry(r *colstore.Row) logql.Entry {
 	if w.wantLevel && (sev != 0 || sevText != "") {
 		rec := model.LogRecord{Severity: sev, SeverityText: sevText}
 		level := rec.Level()
+		w.addMeta(metaDetectedLevel, level) // in name order: often nothing to sort
 		w.addMeta(metaLevel, level)
-		w.addMeta(metaDetectedLevel, level)
 	}
-	slices.SortFunc(w.cur, func(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) })
-	if !w.prevOK || !slices.Equal(w.cur, w.prev) {
-		w.meta.Reset()
-		for _, l := range w.cur {
-			w.meta.Add(l.Name, l.Value)
-		}
-		w.prevLabels = w.meta.Labels()
-		w.prev = append(w.prev[:0], w.cur...)
-		w.prevOK = true
+	byName := func(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) }
+	if !slices.IsSortedFunc(w.cur, byName) {
+		slices.SortFunc(w.cur, byName)
 	}
-	e.Metadata = w.prevLabels
-	return e
+	return line
 }
 
 // addMeta adds a metadata label unless the name is taken or the value
