@@ -3,8 +3,8 @@
 //
 // The engine knows nothing of spans or log lines. It stores rows: a stream
 // (the labels of the resource that produced the row, such as the service
-// name), a timestamp, and typed fields. Signal stores (package
-// store/traces, and logs later) map their records onto rows.
+// name), a timestamp, and typed fields. Signal stores (packages
+// store/traces and store/logs) map their records onto rows.
 //
 // Data flows like this:
 //
@@ -19,6 +19,8 @@
 // Every block carries its time range, per-column min/max for integers, and
 // a bloom filter over the exact values of its string and ID columns, so a
 // search for a trace ID or an attribute value skips almost every block
-// without an inverted index. The on-disk format is described in
+// without an inverted index. Search hands out the matching rows one by
+// one; SearchBlocks hands out each block's matching rows column by
+// column, for callers that aggregate. The on-disk format is described in
 // docs/format/colstore.md; the write-ahead log in docs/format/wal.md.
 package colstore

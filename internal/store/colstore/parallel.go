@@ -132,6 +132,7 @@ func (s *searcher) fork() *searcher {
 	return &searcher{
 		q:         s.q,
 		fn:        s.fn,
+		blockFn:   s.blockFn,
 		dec:       s.dec,
 		onCorrupt: s.onCorrupt,
 		filterCol: make([]int, len(s.filterCol)),

@@ -139,9 +139,12 @@ func findField(r *Row, name string, typ ColumnType) *Field {
 // searcher runs one query. It owns the buffers reused across blocks, so a
 // query allocates per query, not per block or row.
 type searcher struct {
-	q   *Query
-	fn  func(*Row) bool
-	dec *zstd.Decoder
+	q  *Query
+	fn func(*Row) bool
+	// blockFn, when set instead of fn, gets the matching rows a block at
+	// a time (SearchBlocks).
+	blockFn func(*Block) bool
+	dec     *zstd.Decoder
 	// onCorrupt is told of a block that fails its checksum or decoding;
 	// the search goes on without it.
 	onCorrupt func(p *part, block int, err error)
@@ -153,6 +156,11 @@ type searcher struct {
 	filterCol []int
 	// bloomKeys holds each filter's bloom keys, computed once per query.
 	bloomKeys [][]uint64
+	// block and the one* buffers are what blockFn is handed.
+	block   Block
+	oneTime [1]int64
+	oneInts []int64
+	oneVals [][]byte
 }
 
 type decodedColumn struct {
@@ -205,6 +213,12 @@ func (s *searcher) searchMem(ctx context.Context, batches []memBatch) (bool, err
 				if q.wants(fld.Name) {
 					s.row.Fields = append(s.row.Fields, fld)
 				}
+			}
+			if s.blockFn != nil {
+				if !s.emitRowBlock() {
+					return false, nil
+				}
+				continue
 			}
 			if !s.fn(&s.row) {
 				return false, nil
@@ -469,6 +483,9 @@ func (s *searcher) matchBlock(p *part, b *blockHeader) (first, end int, any bool
 // emit calls s.fn with each row matchBlock selected in block b of p,
 // built from the columns in s.cols[first:end]; false if fn asked to stop.
 func (s *searcher) emit(p *part, b *blockHeader, first, end int) bool {
+	if s.blockFn != nil {
+		return s.emitBlock(p, b, first, end)
+	}
 	times := &s.cols[0]
 	out := s.cols[first:end]
 	labels := p.meta.streams[b.stream].labels

@@ -475,6 +475,11 @@ func (s *Store) addToMemtable(day int64, b memBatch) {
 // what must outlive it. Rows come partition by partition, and within a
 // partition part by part, so they are not globally ordered.
 func (s *Store) Search(ctx context.Context, q Query, fn func(*Row) bool) error {
+	return s.search(ctx, q, &searcher{fn: fn})
+}
+
+// search runs q with sr, whose fn or blockFn is set.
+func (s *Store) search(ctx context.Context, q Query, sr *searcher) error {
 	// Newest partitions first: searches usually want recent data.
 	parts, closed := s.partitionsIn(q.MinTime, q.maxTime())
 	if closed {
@@ -487,7 +492,7 @@ func (s *Store) Search(ctx context.Context, q Query, fn func(*Row) bool) error {
 	for i := range q.Filters {
 		q.Filters[i].prepare()
 	}
-	sr := &searcher{q: &q, fn: fn, dec: s.zdec, onCorrupt: s.reportCorruptBlock}
+	sr.q, sr.dec, sr.onCorrupt = &q, s.zdec, s.reportCorruptBlock
 	for _, p := range parts {
 		mem, pts := p.snapshot()
 		more, err := sr.searchMem(ctx, mem)

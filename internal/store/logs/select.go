@@ -271,18 +271,24 @@ type windowReader struct {
 	// record has a severity number or text: its level name ("unknown"
 	// for text Argus does not know).
 	wantLevel bool
+	// line, sev and sevText are read from the current row with cur.
+	line    string
+	sev     model.Severity
+	sevText string
+	roles   []fieldRole // of the current block's columns, when counting
 
 	// edges, when set, are the engine's SelectParams.CountEdges: rows are
 	// counted per stream, metadata and interval instead of handed over.
 	edges     []int64
 	groupIDs  map[uint64]int32 // stream id << 32 | metadata id -> index in groups
 	groups    []countGroup
-	lastGroup int32            // the group of the last row, -1 for none
+	recent    [4]int32 // the groups of the last rows, newest first
+	nRecent   int
 	metaIDs   map[string]int32 // metadata, length-prefixed names and values -> index in metas
 	metas     []labels.Labels
+	metaLists [][]labels.Label // metas as slices, to compare with cur
 	metaKey   []byte
-	prevMeta  int32 // index in metas of prev when counting
-	interval  int   // the interval of the last row, tried first for the next
+	interval  int // the interval of the last row, tried first for the next
 	out       []intervalCount
 }
 
@@ -375,11 +381,9 @@ func (w *windowReader) runCounting(ctx context.Context, cs *colstore.Store, q *c
 	}
 	clear(w.groupIDs)
 	w.groups = w.groups[:0]
-	w.lastGroup = -1
-	w.prevOK = false
-	err = cs.Search(ctx, *q, func(r *colstore.Row) bool {
-		n++
-		w.count(r)
+	w.nRecent = 0
+	err = cs.SearchBlocks(ctx, *q, func(b *colstore.Block) bool {
+		n += w.countBlock(b)
 		return true
 	})
 	if err != nil {
@@ -418,53 +422,113 @@ func (w *windowReader) runCounting(ctx context.Context, cs *colstore.Store, q *c
 	return n, true, ctx.Err()
 }
 
-// count adds one row to its stream, metadata and interval.
-func (w *windowReader) count(r *colstore.Row) {
-	stream := w.sel.info(r.Stream).id
-	w.arena = w.arena[:0] // the metadata's strings are copied when kept
-	w.collectMeta(r)
-	newMeta := !w.prevOK || !slices.Equal(w.cur, w.prev)
-	if newMeta {
-		w.metaKey = w.metaKey[:0]
-		for _, l := range w.cur {
-			w.metaKey = binary.AppendUvarint(w.metaKey, uint64(len(l.Name)))
-			w.metaKey = append(w.metaKey, l.Name...)
-			w.metaKey = binary.AppendUvarint(w.metaKey, uint64(len(l.Value)))
-			w.metaKey = append(w.metaKey, l.Value...)
-		}
-		id, ok := w.metaIDs[string(w.metaKey)]
-		if !ok {
-			w.meta.Reset()
-			for _, l := range w.cur {
-				w.meta.Add(strings.Clone(l.Name), strings.Clone(l.Value))
-			}
-			id = int32(len(w.metas))
-			w.metas = append(w.metas, w.meta.Labels())
-			w.metaIDs[string(w.metaKey)] = id
-		}
-		// prev must outlive the arena: take the kept copy's strings.
-		w.prev = w.prev[:0]
-		w.metas[id].Range(func(l labels.Label) { w.prev = append(w.prev, l) })
-		w.prevMeta, w.prevOK = id, true
+// countBlock counts the block's selected rows per stream, metadata and
+// interval, and returns how many there were.
+func (w *windowReader) countBlock(b *colstore.Block) int {
+	stream := w.sel.info(b.Stream).id
+	w.roles = w.roles[:0]
+	for _, c := range b.Columns {
+		w.roles = append(w.roles, roleOf(c.Name))
 	}
-	gi := w.lastGroup
-	if newMeta || gi < 0 || w.groups[gi].stream != stream {
-		key := uint64(stream)<<32 | uint64(uint32(w.prevMeta))
+	n := 0
+	for i, t := range b.Times {
+		if b.Selected != nil && !b.Selected[i] {
+			continue
+		}
+		n++
+		w.arena = w.arena[:0] // the metadata's strings are copied when kept
+		w.beginMeta()
+		for ci := range b.Columns {
+			c := &b.Columns[ci]
+			if c.Type == colstore.TypeInt {
+				w.field(w.roles[ci], "", c.Ints[i], nil)
+				continue
+			}
+			v := c.Values[i]
+			w.field(w.roles[ci], unsafe.String(unsafe.SliceData(v), len(v)), 0, v)
+		}
+		w.endMeta()
+		w.count(stream, t)
+	}
+	return n
+}
+
+// count adds a row of stream at time t, whose metadata is in w.cur, to
+// its group and interval. The groups of the last few rows are tried
+// before the maps: rows of one stream with a handful of levels take
+// turns among a few groups.
+func (w *windowReader) count(stream int32, t int64) {
+	gi := int32(-1)
+	meta := int32(-1)
+	for _, rg := range w.recent[:w.nRecent] {
+		g := &w.groups[rg]
+		if meta < 0 {
+			if !slices.Equal(w.cur, w.metaLists[g.meta]) {
+				continue
+			}
+			meta = g.meta
+		} else if g.meta != meta {
+			continue
+		}
+		if g.stream == stream {
+			gi = rg
+			break
+		}
+	}
+	if meta < 0 {
+		meta = w.internMeta()
+	}
+	if gi < 0 {
+		key := uint64(stream)<<32 | uint64(uint32(meta))
 		var ok bool
 		if gi, ok = w.groupIDs[key]; !ok {
 			gi = int32(len(w.groups))
-			w.groups = append(w.groups, countGroup{stream: stream, meta: w.prevMeta})
+			w.groups = append(w.groups, countGroup{stream: stream, meta: meta})
 			w.groupIDs[key] = gi
 		}
-		w.lastGroup = gi
 	}
+	// Move gi to the front of the recent groups.
+	i := slices.Index(w.recent[:w.nRecent], gi)
+	if i < 0 {
+		w.nRecent = min(w.nRecent+1, len(w.recent))
+		i = w.nRecent - 1
+	}
+	copy(w.recent[1:i+1], w.recent[:i])
+	w.recent[0] = gi
+
 	g := &w.groups[gi]
-	interval := int32(w.intervalOf(r.Time))
+	interval := int32(w.intervalOf(t))
 	if k := len(g.counts) - 1; k >= 0 && g.counts[k].interval == interval {
 		g.counts[k].n++
 		return
 	}
 	g.counts = append(g.counts, intervalCount{group: gi, interval: interval, n: 1})
+}
+
+// internMeta returns the index in w.metas of the metadata in w.cur,
+// keeping a copy of it if it is new.
+func (w *windowReader) internMeta() int32 {
+	w.metaKey = w.metaKey[:0]
+	for _, l := range w.cur {
+		w.metaKey = binary.AppendUvarint(w.metaKey, uint64(len(l.Name)))
+		w.metaKey = append(w.metaKey, l.Name...)
+		w.metaKey = binary.AppendUvarint(w.metaKey, uint64(len(l.Value)))
+		w.metaKey = append(w.metaKey, l.Value...)
+	}
+	if id, ok := w.metaIDs[string(w.metaKey)]; ok {
+		return id
+	}
+	kept := make([]labels.Label, len(w.cur))
+	w.meta.Reset()
+	for i, l := range w.cur {
+		kept[i] = labels.Label{Name: strings.Clone(l.Name), Value: strings.Clone(l.Value)}
+		w.meta.Add(kept[i].Name, kept[i].Value)
+	}
+	id := int32(len(w.metas))
+	w.metas = append(w.metas, w.meta.Labels())
+	w.metaLists = append(w.metaLists, kept)
+	w.metaIDs[string(w.metaKey)] = id
+	return id
 }
 
 // intervalOf returns i such that edges[i-1] < t <= edges[i]. Rows of a
@@ -480,32 +544,87 @@ func (w *windowReader) intervalOf(t int64) int {
 // collectMeta sets w.cur to the row's metadata, sorted by name, and
 // returns its line; strings are copied into the arena.
 func (w *windowReader) collectMeta(r *colstore.Row) (line string) {
-	var sev model.Severity
-	var sevText string
-	w.cur = w.cur[:0]
+	w.beginMeta()
 	for i := range r.Fields {
 		f := &r.Fields[i]
-		switch f.Name {
-		case colBody:
-			line = w.str(f.Str)
-		case colSeverity:
-			sev = model.Severity(f.Int)
-		case colSeverityText:
-			sevText = f.Str
-		case colTraceID:
-			w.addMeta(metaTraceID, w.hex(f.Bytes))
-		case colSpanID:
-			w.addMeta(metaSpanID, w.hex(f.Bytes))
-		case colCorrelationID:
-			w.addMeta(metaCorrelationID, w.str(f.Str))
-		default:
-			if name, ok := strings.CutPrefix(f.Name, attrPrefix); ok {
-				w.addMeta(name, w.str(f.Str))
-			}
-		}
+		w.field(roleOf(f.Name), f.Str, f.Int, f.Bytes)
 	}
-	if w.wantLevel && (sev != 0 || sevText != "") {
-		rec := model.LogRecord{Severity: sev, SeverityText: sevText}
+	w.endMeta()
+	return w.line
+}
+
+// The meaning of a column to LogQL.
+const (
+	roleNone uint8 = iota
+	roleBody
+	roleSeverity
+	roleSeverityText
+	roleTraceID
+	roleSpanID
+	roleCorrelationID
+	roleAttr // an attribute: structured metadata under its name
+)
+
+// fieldRole is the meaning of a column, and the metadata name of an
+// attribute column.
+type fieldRole struct {
+	kind uint8
+	name string
+}
+
+func roleOf(column string) fieldRole {
+	switch column {
+	case colBody:
+		return fieldRole{kind: roleBody}
+	case colSeverity:
+		return fieldRole{kind: roleSeverity}
+	case colSeverityText:
+		return fieldRole{kind: roleSeverityText}
+	case colTraceID:
+		return fieldRole{kind: roleTraceID}
+	case colSpanID:
+		return fieldRole{kind: roleSpanID}
+	case colCorrelationID:
+		return fieldRole{kind: roleCorrelationID}
+	}
+	if name, ok := strings.CutPrefix(column, attrPrefix); ok {
+		return fieldRole{kind: roleAttr, name: name}
+	}
+	return fieldRole{}
+}
+
+// beginMeta starts reading a row's fields into w.cur, w.line and the
+// severity.
+func (w *windowReader) beginMeta() {
+	w.cur = w.cur[:0]
+	w.line, w.sev, w.sevText = "", 0, ""
+}
+
+// field reads one field of the row: str for string columns, num for
+// integer ones, raw for IDs.
+func (w *windowReader) field(role fieldRole, str string, num int64, raw []byte) {
+	switch role.kind {
+	case roleBody:
+		w.line = w.str(str)
+	case roleSeverity:
+		w.sev = model.Severity(num)
+	case roleSeverityText:
+		w.sevText = str
+	case roleTraceID:
+		w.addMeta(metaTraceID, w.hex(raw))
+	case roleSpanID:
+		w.addMeta(metaSpanID, w.hex(raw))
+	case roleCorrelationID:
+		w.addMeta(metaCorrelationID, w.str(str))
+	case roleAttr:
+		w.addMeta(role.name, w.str(str))
+	}
+}
+
+// endMeta adds the level and sorts w.cur by name.
+func (w *windowReader) endMeta() {
+	if w.wantLevel && (w.sev != 0 || w.sevText != "") {
+		rec := model.LogRecord{Severity: w.sev, SeverityText: w.sevText}
 		level := rec.Level()
 		w.addMeta(metaDetectedLevel, level) // in name order: often nothing to sort
 		w.addMeta(metaLevel, level)
@@ -514,7 +633,6 @@ func (w *windowReader) collectMeta(r *colstore.Row) (line string) {
 	if !slices.IsSortedFunc(w.cur, byName) {
 		slices.SortFunc(w.cur, byName)
 	}
-	return line
 }
 
 // addMeta adds a metadata label unless the name is taken or the value
