@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -261,6 +262,19 @@ func TestDemo(t *testing.T) {
 				}
 			}
 			return fmt.Errorf("InventoryErrors has not fired")
+		})
+		// The LogQL query the demo's guide suggests finds the errors.
+		m := regexp.MustCompile(`/loki/api/v1/query_range --data-urlencode 'query=([^']+)'`).FindStringSubmatch(d.printed())
+		if m == nil {
+			t.Fatalf("no LogQL query in the demo's guide:\n%s", d.printed())
+		}
+		eventually(t, time.Minute, func() error {
+			for _, l := range d.lokiLines(m[1]) {
+				if l.labels["service_name"] == "inventory" && l.labels["status"] == "503" {
+					return nil
+				}
+			}
+			return fmt.Errorf("the guide's query %s finds none of the inventory's errors", m[1])
 		})
 		eventually(t, time.Minute, func() error {
 			for _, r := range d.runs("action=reset-inventory") {

@@ -64,8 +64,9 @@ type server struct {
 	// lastSampleMS is the timestamp of the last sample setQueueDepth wrote.
 	lastSampleMS int64
 
-	mu  sync.Mutex
-	log strings.Builder // everything it logged
+	mu     sync.Mutex
+	log    strings.Builder // everything it logged
+	stdout strings.Builder // everything it printed
 }
 
 // startArgus starts argus on free loopback ports with the given data
@@ -95,6 +96,7 @@ func launch(t *testing.T, ready string, timeout time.Duration, args ...string) (
 		t.Fatal(err)
 	}
 	s := &server{t: t, cmd: cmd, exited: make(chan struct{})}
+	cmd.Stdout = stdoutWriter{s}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +138,22 @@ func launch(t *testing.T, ready string, timeout time.Duration, args ...string) (
 		t.Fatalf("argus %s not ready after %s:\n%s", args[0], timeout, s.logs())
 	}
 	return nil, nil
+}
+
+// stdoutWriter keeps what the process prints.
+type stdoutWriter struct{ s *server }
+
+func (w stdoutWriter) Write(b []byte) (int, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.s.stdout.Write(b)
+}
+
+// printed returns what the process printed on standard output.
+func (s *server) printed() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stdout.String()
 }
 
 func (s *server) logs() string {

@@ -439,7 +439,7 @@ Grafana data sources:
 Try:
   curl -s %[1]s/jaeger/api/services
   curl -s '%[1]s/jaeger/api/traces?service=frontend&operation=POST%%20/orders&limit=5'
-  curl -sG %[1]s/loki/api/v1/query_range --data-urlencode 'query={service_name="inventory"} | level="ERROR"'
+  curl -sG %[1]s/loki/api/v1/query_range --data-urlencode 'query={service_name="inventory"} | level="error"'
   curl -sG %[1]s/api/v1/query --data-urlencode 'query=sum by (job, route, status_class) (rate(http_server_requests_total[1m]))'
   curl -s -D- -d '{"product_id":"p-1","quantity":1}' %[2]s/orders     (note its X-Correlation-ID)
   curl -s %[1]s/api/argus/v1/correlate/<correlation or trace id>

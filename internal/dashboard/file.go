@@ -89,7 +89,7 @@ func unwrapPathError(err error) error {
 //	    legend: "{{route}}"
 //	  - title: Errors
 //	    type: logs
-//	    expr: '{service_name="frontend"} | level="ERROR"'
+//	    expr: '{service_name="frontend"} | level="error"'
 //
 // Unknown keys are errors, so a misspelt one is not silently ignored.
 func Parse(name string, data []byte) (*Dashboard, []error) {

@@ -262,7 +262,7 @@ panels:
     legend: "{{route}}"
   - title: Errors
     type: logs
-    expr: '{service_name="frontend"} | level="ERROR"'
+    expr: '{service_name="frontend"} | level="error"'
 `
 	d, errs := Parse("shop.yml", []byte(doc))
 	if len(errs) > 0 || len(d.Panels) != 2 || d.Panels[1].Targets[0].Source != SourceLoki {
