@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -279,17 +280,16 @@ type windowReader struct {
 
 	// edges, when set, are the engine's SelectParams.CountEdges: rows are
 	// counted per stream, metadata and interval instead of handed over.
-	edges     []int64
-	groupIDs  map[uint64]int32 // stream id << 32 | metadata id -> index in groups
-	groups    []countGroup
-	recent    [4]int32 // the groups of the last rows, newest first
-	nRecent   int
-	metaIDs   map[string]int32 // metadata, length-prefixed names and values -> index in metas
-	metas     []labels.Labels
-	metaLists [][]labels.Label // metas as slices, to compare with cur
-	metaKey   []byte
-	interval  int // the interval of the last row, tried first for the next
-	out       []intervalCount
+	edges    []int64
+	groupIDs map[uint64]int32 // stream id << 32 | metadata id -> index in groups
+	groups   []countGroup
+	memos    [4]rowMemo // the last distinct rows of the block, newest first
+	nMemo    int
+	metaIDs  map[string]int32 // metadata, length-prefixed names and values -> index in metas
+	metas    []labels.Labels
+	metaKey  []byte
+	interval int // the interval of the last row, tried first for the next
+	out      []intervalCount
 }
 
 // countGroup counts the rows of one stream with one metadata.
@@ -381,7 +381,6 @@ func (w *windowReader) runCounting(ctx context.Context, cs *colstore.Store, q *c
 	}
 	clear(w.groupIDs)
 	w.groups = w.groups[:0]
-	w.nRecent = 0
 	err = cs.SearchBlocks(ctx, *q, func(b *colstore.Block) bool {
 		n += w.countBlock(b)
 		return true
@@ -423,19 +422,33 @@ func (w *windowReader) runCounting(ctx context.Context, cs *colstore.Store, q *c
 }
 
 // countBlock counts the block's selected rows per stream, metadata and
-// interval, and returns how many there were.
+// interval, and returns how many there were. A row whose column values
+// equal those of one of the last few distinct rows of the block joins
+// its group without its metadata being built: a block's lines take turns
+// among a handful of levels.
 func (w *windowReader) countBlock(b *colstore.Block) int {
 	stream := w.sel.info(b.Stream).id
 	w.roles = w.roles[:0]
 	for _, c := range b.Columns {
 		w.roles = append(w.roles, roleOf(c.Name))
 	}
+	w.nMemo = 0 // memos point into the previous block
 	n := 0
+rows:
 	for i, t := range b.Times {
 		if b.Selected != nil && !b.Selected[i] {
 			continue
 		}
 		n++
+		for k := range w.nMemo {
+			if w.memos[k].matches(b, i) {
+				w.add(w.memos[k].group, t)
+				if k > 0 {
+					w.memos[0], w.memos[k] = w.memos[k], w.memos[0]
+				}
+				continue rows
+			}
+		}
 		w.arena = w.arena[:0] // the metadata's strings are copied when kept
 		w.beginMeta()
 		for ci := range b.Columns {
@@ -448,54 +461,68 @@ func (w *windowReader) countBlock(b *colstore.Block) int {
 			w.field(w.roles[ci], unsafe.String(unsafe.SliceData(v), len(v)), 0, v)
 		}
 		w.endMeta()
-		w.count(stream, t)
+		gi := w.group(stream, w.internMeta())
+		w.add(gi, t)
+		// Remember the row, newest first, forgetting the oldest.
+		k := min(w.nMemo, len(w.memos)-1)
+		w.nMemo = k + 1
+		w.memos[k].set(b, i, gi)
+		w.memos[0], w.memos[k] = w.memos[k], w.memos[0]
 	}
 	return n
 }
 
-// count adds a row of stream at time t, whose metadata is in w.cur, to
-// its group and interval. The groups of the last few rows are tried
-// before the maps: rows of one stream with a handful of levels take
-// turns among a few groups.
-func (w *windowReader) count(stream int32, t int64) {
-	gi := int32(-1)
-	meta := int32(-1)
-	for _, rg := range w.recent[:w.nRecent] {
-		g := &w.groups[rg]
-		if meta < 0 {
-			if !slices.Equal(w.cur, w.metaLists[g.meta]) {
-				continue
-			}
-			meta = g.meta
-		} else if g.meta != meta {
-			continue
-		}
-		if g.stream == stream {
-			gi = rg
-			break
-		}
-	}
-	if meta < 0 {
-		meta = w.internMeta()
-	}
-	if gi < 0 {
-		key := uint64(stream)<<32 | uint64(uint32(meta))
-		var ok bool
-		if gi, ok = w.groupIDs[key]; !ok {
-			gi = int32(len(w.groups))
-			w.groups = append(w.groups, countGroup{stream: stream, meta: meta})
-			w.groupIDs[key] = gi
-		}
-	}
-	// Move gi to the front of the recent groups.
-	i := slices.Index(w.recent[:w.nRecent], gi)
-	if i < 0 {
-		w.nRecent = min(w.nRecent+1, len(w.recent))
-		i = w.nRecent - 1
-	}
-	copy(w.recent[1:i+1], w.recent[:i])
-	w.recent[0] = gi
+// rowMemo is the column values of a row and the group they put it in.
+type rowMemo struct {
+	ints  []int64
+	vals  [][]byte // they point into the block
+	group int32
+}
 
+// set remembers row i of b, which is in group.
+func (m *rowMemo) set(b *colstore.Block, i int, group int32) {
+	m.ints, m.vals, m.group = m.ints[:0], m.vals[:0], group
+	for ci := range b.Columns {
+		c := &b.Columns[ci]
+		if c.Type == colstore.TypeInt {
+			m.ints = append(m.ints, c.Ints[i])
+			m.vals = append(m.vals, nil)
+		} else {
+			m.ints = append(m.ints, 0)
+			m.vals = append(m.vals, c.Values[i])
+		}
+	}
+}
+
+// matches reports whether row i of b has the remembered row's values.
+func (m *rowMemo) matches(b *colstore.Block, i int) bool {
+	for ci := range b.Columns {
+		c := &b.Columns[ci]
+		if c.Type == colstore.TypeInt {
+			if c.Ints[i] != m.ints[ci] {
+				return false
+			}
+		} else if !bytes.Equal(c.Values[i], m.vals[ci]) {
+			return false
+		}
+	}
+	return true
+}
+
+// group returns the group of stream and metadata meta, made if new.
+func (w *windowReader) group(stream, meta int32) int32 {
+	key := uint64(stream)<<32 | uint64(uint32(meta))
+	gi, ok := w.groupIDs[key]
+	if !ok {
+		gi = int32(len(w.groups))
+		w.groups = append(w.groups, countGroup{stream: stream, meta: meta})
+		w.groupIDs[key] = gi
+	}
+	return gi
+}
+
+// add counts a row at time t in group gi.
+func (w *windowReader) add(gi int32, t int64) {
 	g := &w.groups[gi]
 	interval := int32(w.intervalOf(t))
 	if k := len(g.counts) - 1; k >= 0 && g.counts[k].interval == interval {
@@ -518,15 +545,12 @@ func (w *windowReader) internMeta() int32 {
 	if id, ok := w.metaIDs[string(w.metaKey)]; ok {
 		return id
 	}
-	kept := make([]labels.Label, len(w.cur))
 	w.meta.Reset()
-	for i, l := range w.cur {
-		kept[i] = labels.Label{Name: strings.Clone(l.Name), Value: strings.Clone(l.Value)}
-		w.meta.Add(kept[i].Name, kept[i].Value)
+	for _, l := range w.cur {
+		w.meta.Add(strings.Clone(l.Name), strings.Clone(l.Value))
 	}
 	id := int32(len(w.metas))
 	w.metas = append(w.metas, w.meta.Labels())
-	w.metaLists = append(w.metaLists, kept)
 	w.metaIDs[string(w.metaKey)] = id
 	return id
 }
