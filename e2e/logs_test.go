@@ -587,3 +587,131 @@ func TestLogRetention(t *testing.T) {
 		t.Errorf("a line past retention: %s; want it refused as too old", out)
 	}
 }
+
+// TestLokiVolume asks index/volume and index/volume_range, as Grafana's
+// Logs Drilldown does, for the bytes of lines pushed through the Loki
+// API, aggregated the ways Loki aggregates them.
+func TestLokiVolume(t *testing.T) {
+	srv := startArgus(t, t.TempDir())
+	now := time.Now()
+	streams := []struct {
+		service, env string
+		lines        []string
+	}{
+		{"cart", "prod", []string{"added item 7 to cart 1", "cart 1 checked out"}},
+		{"cart", "dev", []string{"test cart"}},
+		{"search", "prod", []string{"query shoes: 12 hits", "query boots: 0 hits", "query hats: 3 hits"}},
+	}
+	want := map[string]float64{}
+	var push strings.Builder
+	push.WriteString(`{"streams":[`)
+	for i, s := range streams {
+		if i > 0 {
+			push.WriteString(",")
+		}
+		fmt.Fprintf(&push, `{"stream":{"service_name":%q,"env":%q},"values":[`, s.service, s.env)
+		for j, l := range s.lines {
+			if j > 0 {
+				push.WriteString(",")
+			}
+			fmt.Fprintf(&push, `[%q,%q]`, strconv.FormatInt(now.Add(-time.Duration(10*(i+1)+j)*time.Second).UnixNano(), 10), l)
+			want["service_name="+s.service] += float64(len(l))
+			want["env="+s.env] += float64(len(l))
+			want["env="+s.env+",service_name="+s.service] += float64(len(l))
+		}
+		push.WriteString("]}")
+	}
+	push.WriteString("]}")
+	srv.post("/loki/api/v1/push", "application/json", []byte(push.String()), http.StatusNoContent)
+
+	// volume returns each series' bytes over the range as "label=value"
+	// keys, largest first.
+	volume := func(path string, params url.Values) (keys []string, got map[string]float64) {
+		t.Helper()
+		var resp lokiResponse
+		srv.getJSON(path+"?"+params.Encode(), http.StatusOK, &resp)
+		got = map[string]float64{}
+		var series []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+			Values [][2]any          `json:"values"`
+		}
+		if err := json.Unmarshal(resp.Data.Result, &series); err != nil {
+			t.Fatal(err)
+		}
+		wantType := map[bool]string{true: "matrix", false: "vector"}[strings.HasSuffix(path, "_range")]
+		if resp.Data.ResultType != wantType {
+			t.Fatalf("%s: result type %q, want %q", path, resp.Data.ResultType, wantType)
+		}
+		for _, s := range series {
+			var parts []string
+			for k, v := range s.Metric {
+				parts = append(parts, k+"="+v)
+			}
+			slices.Sort(parts)
+			key := strings.Join(parts, ",")
+			keys = append(keys, key)
+			points := s.Values
+			if s.Value[0] != nil {
+				points = append(points, s.Value)
+			}
+			for _, p := range points {
+				v, _ := strconv.ParseFloat(p[1].(string), 64)
+				got[key] += v
+			}
+		}
+		return keys, got
+	}
+	check := func(name string, got map[string]float64, wantKeys ...string) {
+		t.Helper()
+		if len(got) != len(wantKeys) {
+			t.Errorf("%s: series %v, want %v", name, got, wantKeys)
+		}
+		for _, k := range wantKeys {
+			w := want[k]
+			if strings.HasSuffix(k, "=") {
+				w = want[k+"prod"] + want[k+"dev"] + want[k+"cart"] + want[k+"search"]
+			}
+			if got[k] != w {
+				t.Errorf("%s: %s = %v bytes, want %v (all: %v)", name, k, got[k], w, got)
+			}
+		}
+	}
+	all := url.Values{"query": {`{service_name=~".+"}`}}
+	keys, got := volume("/loki/api/v1/index/volume", all)
+	check("by the selector's labels", got, "service_name=search", "service_name=cart")
+	if !slices.Equal(keys, []string{"service_name=search", "service_name=cart"}) {
+		t.Errorf("series %v, want the largest first", keys)
+	}
+	_, got = volume("/loki/api/v1/index/volume", url.Values{"query": {`{service_name="cart", env=~".+"}`}})
+	check("by two labels", got, "env=prod,service_name=cart", "env=dev,service_name=cart")
+	_, got = volume("/loki/api/v1/index/volume", url.Values{"query": all["query"], "targetLabels": {"env"}})
+	check("targetLabels", got, "env=prod", "env=dev")
+	_, got = volume("/loki/api/v1/index/volume", url.Values{"query": all["query"], "targetLabels": {"env,service_name"}, "aggregateBy": {"labels"}})
+	check("aggregateBy=labels", got, "env=", "service_name=")
+	keys, _ = volume("/loki/api/v1/index/volume", url.Values{"query": all["query"], "limit": {"1"}})
+	if !slices.Equal(keys, []string{"service_name=search"}) {
+		t.Errorf("limit 1: %v", keys)
+	}
+	_, got = volume("/loki/api/v1/index/volume_range", url.Values{"query": all["query"], "step": {"15s"},
+		"start": {strconv.FormatInt(now.Add(-5*time.Minute).UnixNano(), 10)}})
+	check("volume_range", got, "service_name=search", "service_name=cart")
+
+	// Bad parameters get 400 and say what was wrong.
+	for params, msg := range map[string]string{
+		"":                                      "missing query",
+		"query={env=\"prod\"}&aggregateBy=pods": "aggregateBy",
+		"query={env=\"prod\"}&targetLabels=a-b": "a-b",
+		"query={env=\"prod\"}&limit=0":          "limit",
+	} {
+		resp, err := http.Get(srv.url("/loki/api/v1/index/volume?" + params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), msg) {
+			t.Errorf("volume?%s: %d %s, want 400 naming %s", params, resp.StatusCode, body, msg)
+		}
+	}
+}

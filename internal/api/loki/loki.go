@@ -14,6 +14,9 @@
 //     (series) or query (labels, values) selectors and start/end.
 //   - index/stats: the counts Grafana asks for before a query, from the
 //     stream index only (chunks and bytes are not tracked and read zero).
+//   - index/volume and index/volume_range: the bytes of the matching
+//     streams' lines, aggregated by label as Loki does (what Grafana's
+//     Logs Drilldown shows first).
 //   - tail: live tail over a WebSocket, as Loki streams it.
 //   - status/buildinfo: the Loki API version Argus answers to.
 //
@@ -111,6 +114,8 @@ func New(opts Options) (*API, error) {
 		mux.HandleFunc(method+" "+p+"label/{name}/values", a.labelValues)
 		mux.HandleFunc(method+" "+p+"series", a.series)
 		mux.HandleFunc(method+" "+p+"index/stats", a.indexStats)
+		mux.HandleFunc(method+" "+p+"index/volume", a.volume(false))
+		mux.HandleFunc(method+" "+p+"index/volume_range", a.volume(true))
 	}
 	mux.HandleFunc("GET "+p+"tail", a.tail)
 	mux.HandleFunc("GET "+p+"status/buildinfo", a.buildInfo)
