@@ -596,6 +596,7 @@ type fieldRole struct {
 	name string
 }
 
+// roleOf says what a column of the log store means.
 func roleOf(column string) fieldRole {
 	switch column {
 	case colBody:
