@@ -158,7 +158,17 @@ test('a histogram as a heatmap', async ({ page }) => {
   const heatmap = page.getByTestId('metrics-heatmap').getByTestId('heatmap');
   expect(Number(await heatmap.getAttribute('data-buckets'))).toBeGreaterThan(3);
   expect(Number(await heatmap.getAttribute('data-columns'))).toBeGreaterThan(1);
+  // The buckets' exemplars are dots in their cells; one opens its trace.
+  const points = heatmap.getByTestId('chart-point');
+  await expect(points.first()).toBeAttached();
   await screenshot(page, 'metrics-heatmap');
+  const keys = await points.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+  await points.last().click();
+  await expect(page).toHaveURL(/\/traces\/[0-9a-f]{32}/);
+  const opened = /\/traces\/([0-9a-f]{32})/.exec(page.url())![1];
+  expect(keys).toContain(opened);
+  await expect(page.getByTestId('trace-meta')).toContainText(opened);
+  await expect(page.getByTestId('span-row').filter({ hasText: 'inventory' }).first()).toBeVisible();
 
   // A native histogram draws the same way; a plain counter says why it cannot.
   await page.goto(`${base()}/query?from=now-15m&view=heatmap&query=${encodeURIComponent('sum(rate(traces_span_metrics_duration_seconds[1m]))')}`);

@@ -85,27 +85,7 @@ export function Chart(props: ChartProps) {
       ],
       hooks: {
         draw: [
-          (u) => {
-            const pts = latest.current.points ?? [];
-            placeButtons(u, pts, (p) => latest.current.onPointClick?.(p));
-            if (!pts.length) return;
-            const ctx = u.ctx;
-            ctx.save();
-            ctx.beginPath();
-            ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
-            ctx.clip();
-            for (const p of pts) {
-              const x = u.valToPos(p.x, 'x', true);
-              const y = u.valToPos(p.y, 'y', true);
-              ctx.beginPath();
-              ctx.arc(x, y, (p.radius ?? 4) * devicePixelRatio, 0, 2 * Math.PI);
-              ctx.fillStyle = (p.color ?? '#e5533d') + 'cc';
-              ctx.strokeStyle = '#ffffff';
-              ctx.fill();
-              ctx.stroke();
-            }
-            ctx.restore();
-          },
+          (u) => drawPoints(u, latest.current.points ?? [], (p) => latest.current.onPointClick?.(p)),
         ],
         setSelect: [
           (u) => {
@@ -141,6 +121,32 @@ export function Chart(props: ChartProps) {
 
 /** At most this many points get a button; more would cost more DOM than they help. */
 const maxPointButtons = 500;
+
+/**
+ * drawPoints paints pts on u's canvas as dots, in u's x and y scales, and
+ * makes each one clickable. Charts and heatmaps call it from their draw
+ * hook.
+ */
+export function drawPoints(u: uPlot, pts: Point[], onClick: (p: Point) => void) {
+  placeButtons(u, pts, onClick);
+  if (!pts.length) return;
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+  ctx.clip();
+  for (const p of pts) {
+    const x = u.valToPos(p.x, 'x', true);
+    const y = u.valToPos(p.y, 'y', true);
+    ctx.beginPath();
+    ctx.arc(x, y, (p.radius ?? 4) * devicePixelRatio, 0, 2 * Math.PI);
+    ctx.fillStyle = (p.color ?? '#e5533d') + 'cc';
+    ctx.strokeStyle = '#ffffff';
+    ctx.fill();
+    ctx.stroke();
+  }
+  ctx.restore();
+}
 
 /**
  * placeButtons lays a transparent button over each drawn point, so a point

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromClassic, fromNative } from './Heatmap';
+import { bucketRow, fromClassic, fromNative } from './Heatmap';
 
 describe('fromClassic', () => {
   it('turns cumulative buckets into per-bucket counts per step', () => {
@@ -26,5 +26,16 @@ describe('fromNative', () => {
     ])!;
     expect(d.bounds).toEqual([1, 2]);
     expect(d.counts).toEqual([[5, 1]]);
+  });
+});
+
+describe('bucketRow', () => {
+  it('puts a value in the middle of the row of the first bucket that holds it', () => {
+    const bounds = [0.1, 0.5, Infinity];
+    expect(bucketRow(bounds, 0.05)).toBe(0.5);
+    expect(bucketRow(bounds, 0.1)).toBe(0.5);
+    expect(bucketRow(bounds, 0.3)).toBe(1.5);
+    expect(bucketRow(bounds, 7)).toBe(2.5);
+    expect(bucketRow([0.1, 0.5], 7)).toBe(1.5); // above the last bound: the top row
   });
 });

@@ -1,10 +1,11 @@
 // Heatmap draws a histogram over time: one column per step, one cell per
-// bucket, darker for more observations. uPlot draws the axes and the
-// cursor; the cells are painted in its draw hook, as uPlot's own heatmap
-// examples do.
+// bucket, darker for more observations, and exemplars as dots in their
+// buckets. uPlot draws the axes and the cursor; the cells are painted in
+// its draw hook, as uPlot's own heatmap examples do.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { PromMatrixSeries } from '../api';
+import { drawPoints, type Point } from './Chart';
 
 /** Buckets over time: bounds[i] is bucket i's upper bound; counts[t][i] its observations at xs[t]. */
 export interface HeatmapData {
@@ -61,10 +62,31 @@ export function fromNative(series: PromMatrixSeries[]): HeatmapData | undefined 
   return { xs, bounds, counts: xs.map((t) => bounds.map((b) => cells.get(t)!.get(b) ?? 0)) };
 }
 
-/** Heatmap renders data with y as bucket rows labelled by upper bound. */
-export function Heatmap({ data, height = 240, xRange, formatBound = (v: number) => `${v}` }: { data: HeatmapData; height?: number; xRange?: [number, number]; formatBound?: (v: number) => string }) {
+/**
+ * bucketRow returns the y position, in rows, of an observed value: the
+ * middle of the row of the first bucket whose upper bound holds it.
+ */
+export function bucketRow(bounds: number[], value: number): number {
+  const i = bounds.findIndex((b) => value <= b);
+  return (i < 0 ? bounds.length - 1 : i) + 0.5;
+}
+
+/** Props of Heatmap. Points (exemplars) have y in the histogram's unit. */
+export interface HeatmapProps {
+  data: HeatmapData;
+  height?: number;
+  xRange?: [number, number];
+  formatBound?: (v: number) => string;
+  points?: Point[];
+  onPointClick?: (p: Point) => void;
+}
+
+/** Heatmap renders data with y as bucket rows labelled by upper bound, and points in their buckets. */
+export function Heatmap({ data, height = 240, xRange, formatBound = (v: number) => `${v}`, points, onPointClick }: HeatmapProps) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
+    // Blue, not the cells' red.
+    const rowPoints = (points ?? []).map((p) => ({ ...p, y: bucketRow(data.bounds, p.y), color: '#1f6feb' }));
     const container = el.current!;
     let max = 0;
     for (const col of data.counts) for (const c of col) max = Math.max(max, c);
@@ -104,6 +126,7 @@ export function Heatmap({ data, height = 240, xRange, formatBound = (v: number) 
               });
             });
             ctx.restore();
+            drawPoints(u, rowPoints, (p) => onPointClick?.(p));
           },
         ],
       },
@@ -112,6 +135,6 @@ export function Heatmap({ data, height = 240, xRange, formatBound = (v: number) 
     const ro = new ResizeObserver(() => container.clientWidth > 0 && u.setSize({ width: container.clientWidth, height }));
     ro.observe(container);
     return () => (ro.disconnect(), u.destroy());
-  }, [data, height, xRange?.[0], xRange?.[1]]);
-  return <div class="chart heatmap" ref={el} data-testid="heatmap" data-buckets={data.bounds.length} data-columns={data.xs.length} />;
+  }, [data, points, height, xRange?.[0], xRange?.[1]]);
+  return <div class="chart heatmap" ref={el} data-testid="heatmap" data-buckets={data.bounds.length} data-columns={data.xs.length} data-points={points?.length ?? 0} />;
 }

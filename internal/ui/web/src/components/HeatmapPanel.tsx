@@ -1,10 +1,12 @@
 // HeatmapPanel runs a PromQL range query over histograms (native, or
-// classic buckets by le) and draws it as a heatmap.
+// classic buckets by le) and draws it as a heatmap, with the exemplars of
+// its series in their buckets if asked.
 import { prom } from '../api';
 import type { Range } from '../time';
 import { useAsync } from './async';
 import { fromClassic, fromNative, Heatmap } from './Heatmap';
 import { Panel } from './Panel';
+import { exemplarPoints, openTrace } from './PromChart';
 
 /** Props of HeatmapPanel. */
 export interface HeatmapPanelProps {
@@ -15,6 +17,8 @@ export interface HeatmapPanelProps {
   formatBound?: (v: number) => string;
   height?: number;
   testId?: string;
+  /** Draw the exemplars of expr's series in their buckets, each opening its trace. */
+  exemplars?: boolean;
 }
 
 /** HeatmapPanel renders a panel with the heatmap of expr over range. */
@@ -25,13 +29,22 @@ export function HeatmapPanel(p: HeatmapPanelProps) {
       if (!r.length) return null;
       const d = fromNative(r) ?? fromClassic(r);
       if (!d) throw new Error('Not a histogram: a heatmap needs native histograms, or classic buckets with their le label (for example sum by (le) (rate(x_bucket[5m]))).');
-      return d;
+      return { data: d, points: p.exemplars ? await exemplarPoints(p.expr, p.range, s) : [] };
     },
-    [p.expr, p.range, p.step],
+    [p.expr, p.range, p.step, p.exemplars],
   );
   return (
     <Panel title={p.title} loading={state.loading} error={state.error} testId={p.testId} empty={state.data === null && 'No data in this time range.'}>
-      {state.data && <Heatmap data={state.data} formatBound={p.formatBound} height={p.height} xRange={[p.range.start / 1000, p.range.end / 1000]} />}
+      {state.data && (
+        <Heatmap
+          data={state.data.data}
+          points={state.data.points}
+          onPointClick={openTrace}
+          formatBound={p.formatBound}
+          height={p.height}
+          xRange={[p.range.start / 1000, p.range.end / 1000]}
+        />
+      )}
     </Panel>
   );
 }

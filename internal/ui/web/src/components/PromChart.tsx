@@ -37,6 +37,32 @@ export function legendOf(template: string | undefined, labels: Record<string, st
   return template.replace(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, k) => labels[k] ?? '');
 }
 
+/**
+ * exemplarPoints fetches the exemplars of expr's series over range as
+ * points keyed by their trace ID (exemplars without one are left out).
+ * A failure gives no points: the chart still draws.
+ */
+export async function exemplarPoints(expr: string, range: Range, signal: AbortSignal): Promise<Point[]> {
+  const ex = await prom.exemplars(expr, range.start, range.end, signal).catch(() => []);
+  return ex
+    .flatMap((s) =>
+      s.exemplars.map((e) => ({
+        x: e.timestamp,
+        y: parseFloat(e.value),
+        key: e.labels.trace_id ?? e.labels.traceID ?? '',
+        title: `exemplar ${parseFloat(e.value).toPrecision(3)}: trace ${e.labels.trace_id ?? e.labels.traceID ?? '?'}`,
+        color: '#e5533d',
+        radius: 3.5,
+      })),
+    )
+    .filter((pt) => pt.key);
+}
+
+/** openTrace opens the trace an exemplar point is keyed by. */
+export function openTrace(pt: Point) {
+  navigate(href(`/traces/${pt.key}`));
+}
+
 /** PromChart renders a panel with a chart of the queries over range. */
 export function PromChart(p: PromChartProps) {
   const { range, step } = p;
@@ -59,21 +85,7 @@ export function PromChart(p: PromChartProps) {
         for (const s of a.series) lines.push({ label: legendOf(p.queries[qi].legend, s.labels), values: s.values, color: lineColor(lines.length) });
       });
       if (!xs.length) xs = align([], range.start, range.end, step).xs;
-      let points: Point[] = [];
-      if (p.exemplars) {
-        const ex = await prom.exemplars(p.exemplars, range.start, range.end, signal).catch(() => []);
-        points = ex.flatMap((s) =>
-          s.exemplars.map((e) => ({
-            x: e.timestamp,
-            y: parseFloat(e.value),
-            key: e.labels.trace_id ?? e.labels.traceID ?? '',
-            title: `exemplar ${parseFloat(e.value).toPrecision(3)}: trace ${e.labels.trace_id ?? e.labels.traceID ?? '?'}`,
-            color: '#e5533d',
-            radius: 3.5,
-          })),
-        );
-        points = points.filter((pt) => pt.key);
-      }
+      const points = p.exemplars ? await exemplarPoints(p.exemplars, range, signal) : [];
       return { xs, lines, points };
     },
     [key],
@@ -90,7 +102,7 @@ export function PromChart(p: PromChartProps) {
           stacked={p.stacked}
           height={p.height}
           onSelect={p.onSelect}
-          onPointClick={(pt) => navigate(href(`/traces/${pt.key}`))}
+          onPointClick={openTrace}
         />
       )}
     </Panel>

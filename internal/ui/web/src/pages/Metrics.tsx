@@ -64,7 +64,7 @@ export function MetricsPage() {
       </Panel>
       {!query && <Panel empty="Write a PromQL query and press Enter. Names, labels and values complete as you type." />}
       {query && !check.error && view === 'heatmap' && (
-        <HeatmapPanel title="Result as a heatmap" testId="metrics-heatmap" expr={query} range={range} step={stepFor(range, 120)} height={360} />
+        <HeatmapPanel title="Result as a heatmap (dots are exemplars: click to open the trace)" testId="metrics-heatmap" expr={query} range={range} step={stepFor(range, 120)} height={360} exemplars />
       )}
       {query && !check.error && view !== 'heatmap' && (
         <PromChart
