@@ -1,6 +1,6 @@
 // Browser tests of the web UI against a running `argus demo`: each page
 // with real data, the moves between signals, and the error states.
-import { expect, test } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { base, hex, record, screenshot } from './support';
 
 test.beforeEach(({ page }) => {
@@ -139,15 +139,23 @@ test('PromQL with completion, a chart, and an exemplar that opens its trace', as
   const points = chart.getByTestId('chart-point');
   await expect(points.first()).toBeAttached();
   await screenshot(page, 'metrics');
-  // Exemplars may overlap: whichever the click lands on must open its own trace.
+  await openExemplar(page, points);
+  await expect(page.getByTestId('span-row').first()).toBeVisible();
+});
+
+/**
+ * openExemplar clicks the last of the exemplar dots and checks that the
+ * trace it opens is one the dots named. Exemplars may overlap: whichever
+ * the click lands on must open its own trace.
+ */
+async function openExemplar(page: Page, points: Locator) {
   const keys = await points.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
   await points.last().click();
   await expect(page).toHaveURL(/\/traces\/[0-9a-f]{32}/);
   const opened = /\/traces\/([0-9a-f]{32})/.exec(page.url())![1];
   expect(keys).toContain(opened);
   await expect(page.getByTestId('trace-meta')).toContainText(opened);
-  await expect(page.getByTestId('span-row').first()).toBeVisible();
-});
+}
 
 test('a histogram as a heatmap', async ({ page }) => {
   const q = 'sum by (le) (rate(traces_span_metrics_duration_seconds_bucket{service_name="inventory"}[1m]))';
@@ -162,12 +170,7 @@ test('a histogram as a heatmap', async ({ page }) => {
   const points = heatmap.getByTestId('chart-point');
   await expect(points.first()).toBeAttached();
   await screenshot(page, 'metrics-heatmap');
-  const keys = await points.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
-  await points.last().click();
-  await expect(page).toHaveURL(/\/traces\/[0-9a-f]{32}/);
-  const opened = /\/traces\/([0-9a-f]{32})/.exec(page.url())![1];
-  expect(keys).toContain(opened);
-  await expect(page.getByTestId('trace-meta')).toContainText(opened);
+  await openExemplar(page, points);
   await expect(page.getByTestId('span-row').filter({ hasText: 'inventory' }).first()).toBeVisible();
 
   // A native histogram draws the same way; a plain counter says why it cannot.
