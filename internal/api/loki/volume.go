@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -52,64 +53,51 @@ func (a *API) volume(rangeQuery bool) http.HandlerFunc {
 		}
 		step = max(step, time.Second)
 
-		// One LogQL query per series grouping: the whole selector by
-		// the target labels, or each label alone.
-		type job struct {
-			query string
-			label string // aggregateBy=labels: the label the series stands for
+		// One pass over the lines, grouped by the target labels; for
+		// aggregateBy=labels each group then counts towards every target
+		// label it has (sum by drops the labels a group lacks).
+		query := fmt.Sprintf("sum by (%s) (bytes_over_time(%s[%s]))",
+			strings.Join(q.targets, ", "), selectorString(q.matchers), model.Duration(step).String())
+		p := logql.Params{Query: query, Start: end, End: end}
+		if rangeQuery {
+			p.Start, p.Step = start, step
 		}
-		var jobs []job
-		sel := selectorString(q.matchers)
-		window := model.Duration(step).String()
+		res, err := a.engine.Query(r.Context(), a.reader, p)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		matrix := res.Matrix
+		for _, s := range res.Vector {
+			matrix = append(matrix, logql.Series{Labels: s.Labels, Points: []logql.Point{{T: s.T, V: s.V}}})
+		}
 		if q.byLabels {
-			for _, l := range q.targets {
-				ms := slices.Clone(q.matchers)
-				if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return m.Name == l && !m.Matches("") }) {
-					ms = append(ms, labels.MustNewMatcher(labels.MatchRegexp, l, ".+"))
-				}
-				jobs = append(jobs, job{query: fmt.Sprintf("sum(bytes_over_time(%s[%s]))", selectorString(ms), window), label: l})
-			}
-		} else {
-			jobs = append(jobs, job{query: fmt.Sprintf("sum by (%s) (bytes_over_time(%s[%s]))", strings.Join(q.targets, ", "), sel, window)})
-		}
-		var matrix []logql.Series
-		for _, j := range jobs {
-			p := logql.Params{Query: j.query, Start: end, End: end}
-			if rangeQuery {
-				p.Start, p.Step = start, step
-			}
-			res, err := a.engine.Query(r.Context(), a.reader, p)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			series := res.Matrix
-			for _, s := range res.Vector {
-				series = append(series, logql.Series{Labels: s.Labels, Points: []logql.Point{{T: s.T, V: s.V}}})
-			}
-			for _, s := range series {
-				if j.label != "" {
-					s.Labels = labels.FromStrings(j.label, "")
-				}
-				matrix = append(matrix, s)
-			}
+			matrix = byLabelName(matrix, q.targets)
 		}
 
 		// The largest first, then by labels; at most limit.
-		total := func(s logql.Series) (v float64) {
-			for _, p := range s.Points {
-				v += p.V
-			}
-			return v
+		type ranked struct {
+			s     logql.Series
+			total float64
 		}
-		slices.SortStableFunc(matrix, func(x, y logql.Series) int {
-			if c := cmp.Compare(total(y), total(x)); c != 0 {
+		rs := make([]ranked, len(matrix))
+		for i, ser := range matrix {
+			rs[i].s = ser
+			for _, pt := range ser.Points {
+				rs[i].total += pt.V
+			}
+		}
+		slices.SortStableFunc(rs, func(x, y ranked) int {
+			if c := cmp.Compare(y.total, x.total); c != 0 {
 				return c
 			}
-			return labels.Compare(x.Labels, y.Labels)
+			return labels.Compare(x.s.Labels, y.s.Labels)
 		})
-		matrix = matrix[:min(len(matrix), q.limit)]
-		res := &logql.Result{Type: logql.ValueMatrix, Matrix: matrix}
+		matrix = matrix[:0]
+		for _, r := range rs[:min(len(rs), q.limit)] {
+			matrix = append(matrix, r.s)
+		}
+		res = &logql.Result{Type: logql.ValueMatrix, Matrix: matrix}
 		if !rangeQuery {
 			res = &logql.Result{Type: logql.ValueVector}
 			for _, s := range matrix {
@@ -122,6 +110,32 @@ func (a *API) volume(rangeQuery bool) http.HandlerFunc {
 			a.log.Debug("loki api: write response", "err", err)
 		}
 	}
+}
+
+// byLabelName folds series grouped by names into one series per name
+// (with an empty value) that sums, at each time, the series having it.
+func byLabelName(series []logql.Series, names []string) []logql.Series {
+	var out []logql.Series
+	for _, name := range names {
+		at := map[int64]float64{}
+		for _, s := range series {
+			if s.Labels.Get(name) == "" {
+				continue
+			}
+			for _, pt := range s.Points {
+				at[pt.T] += pt.V
+			}
+		}
+		if len(at) == 0 {
+			continue
+		}
+		folded := logql.Series{Labels: labels.FromStrings(name, "")}
+		for _, t := range slices.Sorted(maps.Keys(at)) {
+			folded.Points = append(folded.Points, logql.Point{T: t, V: at[t]})
+		}
+		out = append(out, folded)
+	}
+	return out
 }
 
 // volumeQuery is what the volume endpoints were asked.
