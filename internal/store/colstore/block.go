@@ -1,6 +1,9 @@
 package colstore
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Block is a run of rows of one stream that matched a query, column by
 // column, as SearchBlocks hands them out: row i is at index i of Times
@@ -62,27 +65,23 @@ func (s *searcher) emitRowBlock() bool {
 	blk.Times = s.oneTime[:]
 	blk.Selected = nil
 	blk.Columns = blk.Columns[:0]
-	s.oneInts = s.oneInts[:0]
-	s.oneVals = s.oneVals[:0]
-	for _, f := range s.row.Fields {
+	// Field k's value is at index k of one of the buffers, sized first
+	// so that the columns' one-element slices are not moved by growth.
+	n := len(s.row.Fields)
+	s.oneInts = slices.Grow(s.oneInts[:0], n)[:n]
+	s.oneVals = slices.Grow(s.oneVals[:0], n)[:n]
+	for k, f := range s.row.Fields {
+		c := BlockColumn{Name: f.Name, Type: f.Type}
 		switch {
 		case f.Type == TypeInt:
-			s.oneInts = append(s.oneInts, f.Int)
+			s.oneInts[k] = f.Int
+			c.Ints = s.oneInts[k : k+1 : k+1]
 		case f.Type.isString():
-			s.oneVals = append(s.oneVals, unsafeBytes(f.Str))
+			s.oneVals[k] = unsafeBytes(f.Str)
+			c.Values = s.oneVals[k : k+1 : k+1]
 		default:
-			s.oneVals = append(s.oneVals, f.Bytes)
-		}
-	}
-	ni, nv := 0, 0
-	for _, f := range s.row.Fields {
-		c := BlockColumn{Name: f.Name, Type: f.Type}
-		if f.Type == TypeInt {
-			c.Ints = s.oneInts[ni : ni+1 : ni+1]
-			ni++
-		} else {
-			c.Values = s.oneVals[nv : nv+1 : nv+1]
-			nv++
+			s.oneVals[k] = f.Bytes
+			c.Values = s.oneVals[k : k+1 : k+1]
 		}
 		blk.Columns = append(blk.Columns, c)
 	}
