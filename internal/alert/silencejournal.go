@@ -122,20 +122,7 @@ func writeFileAtomic(path string, write func(io.Writer) (int64, error)) (int64, 
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(path))
+		err = wal.SyncDir(filepath.Dir(path))
 	}
 	return size, err
-}
-
-// syncDir syncs a directory, so entries created or renamed in it last.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

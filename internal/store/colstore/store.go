@@ -686,19 +686,10 @@ func (s *Store) writePart(p *partition, sources []uint64, produce func(pw *partW
 		os.Remove(tmp)
 		return nil, err
 	}
-	if err := syncDir(p.dir); err != nil {
+	if err := wal.SyncDir(p.dir); err != nil {
 		return nil, err
 	}
 	return openPart(final, s.zdec)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // every runs fn every interval and whenever wake fires (a nil wake never

@@ -584,6 +584,13 @@ func (w *WAL) syncDir(dir string) error {
 		return nil
 	}
 	w.syncs.Add(1)
+	return SyncDir(dir)
+}
+
+// SyncDir fsyncs a directory, so that files created, renamed or removed
+// in it stay so after a crash. The column store and the alert journal use
+// it for their own files too.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
